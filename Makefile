@@ -1,0 +1,46 @@
+# Living paper: Matsuoka et al. 2025, re-executable supplement.
+# Every target sets up its own environment the first time (.venv, pinned by requirements.lock).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data/cohort.csv
+OUT    ?= _build
+# Extra options for `livingpaper build`, e.g. BUILD_OPTS="--severe-above 8.5"
+BUILD_OPTS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help book test validate cohort env lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+env: $(STAMP) ## Create the pinned environment in .venv (done automatically by the other targets)
+
+book: $(STAMP) ## Build the book from DATA (default data/cohort.csv) into OUT (default _build)
+	$(BIN)/livingpaper build --data "$(DATA)" --out "$(OUT)" $(BUILD_OPTS)
+
+validate: $(STAMP) ## Check DATA without building (exit 0 when usable)
+	$(BIN)/livingpaper validate --data "$(DATA)"
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+cohort: $(STAMP) ## Regenerate data/cohort.csv from data/published.yaml (the reconstruction)
+	$(BIN)/livingpaper reconstruct --out data/cohort.csv
+
+lock: ## Re-resolve and pin the environment into requirements.lock
+	rm -rf /tmp/livingpaper-lock && $(PYTHON) -m venv /tmp/livingpaper-lock
+	/tmp/livingpaper-lock/bin/pip install --quiet -e '.[test]' hatchling==1.27.0 editables==0.5
+	( echo "# Full pinned environment (pip freeze of a fresh venv on Python 3.11); regenerate with 'make lock'."; \
+	  /tmp/livingpaper-lock/bin/pip freeze --exclude-editable ) > requirements.lock
+
+clean: ## Remove the built book (keeps .venv)
+	rm -rf _build

@@ -1,0 +1,8 @@
+"""Helper library of the living paper on Matsuoka et al. 2025 (single IV MSC infusion, HbA1c).
+
+Modules, one step each: ``dataset`` (load and validate), ``reconstruction`` (the default
+cohort from the published figures), ``published`` (the paper's figures and their
+comparison), ``stats`` (tests and intervals), ``analysis`` (populations and the results
+document), ``figures``, ``report`` (what the chapters show), ``pipeline`` and ``cli``.
+"""
+__version__ = "0.1.0"

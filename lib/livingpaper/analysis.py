@@ -1,0 +1,128 @@
+"""The book's analyses: populations, sections and the results document.
+
+A *section* is one population analysed one way (``overall``, ``moderate``, ``severe``,
+``dose_high``, ``dose_low``: paired before/after; ``dose_comparison``: Welch's t-test of
+the reductions, high minus low; ``dose_correlation``: Pearson and Spearman of dose with
+the reduction). :func:`results` computes all of them and returns the dictionary written
+to ``results.json`` (contract in DESIGN.md); the chapters call the same functions, so
+the book and ``results.json`` cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from . import stats
+from .formatting import format_cells
+from .dataset import Cohort
+
+PAIRED_SECTIONS = ("overall", "moderate", "severe", "dose_high", "dose_low")
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Thresholds of the build (the paper's definitions are the defaults).
+
+    moderate_min : lowest baseline HbA1c (%, NGSP) of the moderate group (inclusive).
+    severe_above : baseline HbA1c (%) above which a patient is severe; the moderate
+        group is ``moderate_min <= baseline <= severe_above``.
+    dose_cutoff_cells : the high-dose group received at least this many cells.
+    """
+
+    moderate_min: float = 6.2
+    severe_above: float = 8.0
+    dose_cutoff_cells: float = 1e9
+
+    def __post_init__(self) -> None:
+        if not self.moderate_min < self.severe_above:
+            raise ValueError(
+                f"moderate_min ({self.moderate_min}) must be below severe_above ({self.severe_above})"
+            )
+        if not self.dose_cutoff_cells > 0:
+            raise ValueError(f"dose_cutoff_cells must be positive, got {self.dose_cutoff_cells}")
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def population(cohort: Cohort, section: str, params: Parameters) -> pd.DataFrame:
+    """Patients of a paired section (both HbA1c values present)."""
+    data = cohort.analysed
+    base = data["hba1c_baseline"]
+    if section == "overall":
+        return data
+    if section == "moderate":
+        return data[(base >= params.moderate_min) & (base <= params.severe_above)]
+    if section == "severe":
+        return data[base > params.severe_above]
+    dosed = data[data["dose_cells"].notna()]
+    if section == "dose_high":
+        return dosed[dosed["dose_cells"] >= params.dose_cutoff_cells]
+    if section == "dose_low":
+        return dosed[dosed["dose_cells"] < params.dose_cutoff_cells]
+    raise KeyError(f"unknown section {section!r}; expected one of {', '.join(PAIRED_SECTIONS)}")
+
+
+def definition(section: str, params: Parameters) -> str:
+    """The population of a section in words, with the thresholds of this build."""
+    return {
+        "overall": "all patients with a baseline and a post-treatment HbA1c",
+        "moderate": f"baseline HbA1c from {params.moderate_min:.1f} % to {params.severe_above:.1f} % (inclusive)",
+        "severe": f"baseline HbA1c above {params.severe_above:.1f} %",
+        "dose_high": f"at least {format_cells(params.dose_cutoff_cells)} cells",
+        "dose_low": f"fewer than {format_cells(params.dose_cutoff_cells)} cells",
+    }[section]
+
+
+def paired(cohort: Cohort, section: str, params: Parameters) -> stats.PairedReduction:
+    return stats.paired_reduction(population(cohort, section, params))
+
+
+def dose_comparison(cohort: Cohort, params: Parameters) -> stats.DoseComparison:
+    return stats.dose_comparison(population(cohort, "dose_high", params), population(cohort, "dose_low", params))
+
+
+def dose_correlation(cohort: Cohort) -> stats.DoseCorrelation:
+    return stats.dose_correlation(cohort.analysed.dropna(subset=["dose_cells"]))
+
+
+def cohort_summary(cohort: Cohort) -> dict[str, Any]:
+    """Descriptors of the whole file (all valid rows): dose, sources, follow-up, safety."""
+    data = cohort.data
+    dose = data["dose_cells"].dropna()
+    follow = data["followup_months"].dropna()
+    sae = data["serious_adverse_event"].dropna() if "serious_adverse_event" in data else None
+    return {
+        "n_rows": int(cohort.n_rows),
+        "n_analysed": int(cohort.n_analysed),
+        "dose_min_cells": float(dose.min()) if len(dose) else None,
+        "dose_max_cells": float(dose.max()) if len(dose) else None,
+        "dose_median_cells": float(dose.median()) if len(dose) else None,
+        "msc_sources": {k: int(v) for k, v in sorted(data["msc_source"].value_counts().items())},
+        "followup_median_months": float(follow.median()) if len(follow) else None,
+        "followup_min_months": float(follow.min()) if len(follow) else None,
+        "followup_max_months": float(follow.max()) if len(follow) else None,
+        "serious_adverse_events": int(sae.sum()) if sae is not None else None,
+    }
+
+
+def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
+    """Every number of the book, in the ``results.json`` contract of DESIGN.md."""
+    sections: dict[str, Any] = {name: paired(cohort, name, params).to_dict() for name in PAIRED_SECTIONS}
+    sections["dose_comparison"] = dose_comparison(cohort, params).to_dict()
+    sections["dose_correlation"] = dose_correlation(cohort).to_dict()
+    return {
+        "dataset": {
+            "path": cohort.path.name,
+            "sha256": cohort.sha256,
+            "n_rows": int(cohort.n_rows),
+            "n_analysed": int(cohort.n_analysed),
+            "excluded": cohort.excluded,
+            "reconstructed": bool(reconstructed),
+        },
+        "parameters": params.to_dict(),
+        "cohort": cohort_summary(cohort),
+        "sections": sections,
+    }

@@ -1,0 +1,71 @@
+"""Command line: ``livingpaper build | validate | reconstruct``.
+
+Data problems and build failures end in a clear message and a non-zero exit, never in a
+Python traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import analysis, dataset, paths, pipeline
+
+DEFAULTS = analysis.Parameters()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livingpaper", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="build the whole book from a data file")
+    build.add_argument("--data", type=Path, default=paths.DEFAULT_COHORT, help="cohort file (CSV, XLSX, Parquet)")
+    build.add_argument("--out", type=Path, default=paths.ROOT / "_build", help="output folder (replaced on success)")
+    build.add_argument("--moderate-min", type=float, default=DEFAULTS.moderate_min,
+                       help="lowest baseline HbA1c (%%) of the moderate group (default %(default)s)")
+    build.add_argument("--severe-above", type=float, default=DEFAULTS.severe_above,
+                       help="baseline HbA1c (%%) above which a patient is severe (default %(default)s)")
+    build.add_argument("--dose-cutoff-cells", type=float, default=DEFAULTS.dose_cutoff_cells,
+                       help="high-dose group: at least this many cells (default %(default)g)")
+
+    validate = sub.add_parser("validate", help="check a data file without building")
+    validate.add_argument("--data", type=Path, required=True)
+
+    reconstruct = sub.add_parser("reconstruct", help="regenerate the reconstructed cohort from data/published.yaml")
+    reconstruct.add_argument("--out", type=Path, default=paths.DEFAULT_COHORT)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            cohort = dataset.load(args.data)
+            print(f"{args.data}: usable: {cohort.n_rows} rows, {cohort.n_analysed} with both HbA1c values, "
+                  f"{len(cohort.excluded)} exclusion(s)")
+            for e in cohort.excluded:
+                print(f"{args.data.name}, row {e['row']}: {e['reason']}")
+            return 0
+        if args.command == "reconstruct":
+            from . import reconstruction
+            report = reconstruction.write_cohort(args.out)
+            print(f"{args.out}: written (seed {report['seed']}, "
+                  f"severe n = {report['design']['n_severe']} of feasible {report['design']['feasible_n_severe']})")
+            return 0
+        params = analysis.Parameters(args.moderate_min, args.severe_above, args.dose_cutoff_cells)
+        pipeline.build(args.data, args.out, params, command=["livingpaper", *(argv or sys.argv[1:])])
+        return 0
+    except dataset.DataError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except (pipeline.BuildError, ValueError) as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the previous book was left as it was", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,537 @@
+"""The book's figures: HbA1c before and after one intravenous MSC infusion.
+
+Every plotting function takes the cohort DataFrame (one row per patient) and returns a
+:class:`matplotlib.figure.Figure`; nothing is written to disk except by :func:`save_figure`.
+
+Conventions shared by all figures
+
+* Rows missing a value the figure needs are dropped *per figure* (a patient without a
+  post-infusion HbA1c still counts in figures that do not need it).
+* ``change = post - baseline`` (negative = HbA1c fell); ``reduction = baseline - post``
+  (positive = HbA1c fell). Both are in percentage points of NGSP HbA1c.
+* Above a size threshold each figure switches from per-patient marks to a summary form
+  that stays readable and fast up to 10**6 patients.
+* Each figure is created through pyplot (which loads the session's backend) and then
+  released from pyplot's figure list at once: the caller owns the returned Figure,
+  nothing has to be closed, and in a notebook it is shown by returning it,
+  ``display(fig)`` or ``glue(name, fig)`` (``plt.show()`` does not know about it).
+* The print style (:data:`PRINT_RCPARAMS`) is applied while a figure is built, whatever
+  the global rcParams are, so a figure looks the same in the HTML book, the PDF
+  supplement and the tests. :func:`use_print_style` applies it globally as well.
+* No text in a figure comes from the data except numbers (no patient ids, no labels).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from cycler import cycler
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator, StrMethodFormatter
+from matplotlib.transforms import blended_transform_factory
+from scipy import stats
+
+from .formatting import format_cells
+
+__all__ = [
+    "STYLE",
+    "PRINT_RCPARAMS",
+    "use_print_style",
+    "paired_plot",
+    "change_plot",
+    "dose_plot",
+    "save_figure",
+    "SUMMARY_ABOVE_N_PAIRED",
+    "SUMMARY_ABOVE_N_CHANGE",
+    "SUMMARY_ABOVE_N_DOSE",
+    "JITTER_SEED",
+]
+
+# --------------------------------------------------------------------------------------
+# Style
+# --------------------------------------------------------------------------------------
+
+#: Okabe & Ito (2008) colour-blind-safe palette, name -> hex.
+STYLE: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+# Roles. Blue/vermillion is the pair best kept apart under every common colour-vision
+# deficiency, so it carries the one contrast that matters: HbA1c fell / rose.
+_FELL = STYLE["blue"]
+_ROSE = STYLE["vermillion"]
+_MEAN = STYLE["blue"]
+_GROUP_MEAN = STYLE["black"]
+_CUTOFF = STYLE["reddish_purple"]
+_NEUTRAL = "#8C8C8C"  # unchanged / reference lines (a grey, not a palette hue)
+_PATIENT_LINE = "#9A9A9A"
+_DENSITY = STYLE["sky_blue"]
+
+_HASHSALT = "livingpaper"
+_FIGSIZE = (6.5, 3.6)  # inches: a full journal text width
+_DPI = 150
+
+#: rcParams of the print style (fonts readable at 6.5 in wide, >= 9 pt).
+PRINT_RCPARAMS: dict[str, object] = {
+    "figure.figsize": _FIGSIZE,
+    "figure.dpi": _DPI,
+    "savefig.dpi": _DPI,
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: same glyphs everywhere
+    "font.size": 9.5,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "axes.prop_cycle": cycler(color=list(STYLE.values())[1:] + [STYLE["black"]]),
+    "axes.unicode_minus": True,
+    "lines.linewidth": 1.5,
+    "svg.hashsalt": _HASHSALT,
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,  # embed TrueType: text stays selectable in the PDF supplement
+    "ps.fonttype": 42,
+}
+
+
+def use_print_style() -> None:
+    """Set the print style in the global rcParams (idempotent)."""
+    mpl.rcParams.update(PRINT_RCPARAMS)
+
+
+#: Above these numbers of patients the figures switch to their summary forms.
+SUMMARY_ABOVE_N_PAIRED = 500
+SUMMARY_ABOVE_N_CHANGE = 500
+SUMMARY_ABOVE_N_DOSE = 2000
+
+#: Seed of the dose plot's horizontal jitter (fixed: same data -> same figure).
+JITTER_SEED = 20250611
+
+_Y_HBA1C = "HbA1c (%, NGSP)"
+_Y_CHANGE = "Change in HbA1c (percentage points)"
+_X_CHANGE = "Patients, ordered by change"
+_X_DOSE = "MSC dose (cells, log scale)"
+_Y_REDUCTION = "HbA1c reduction (percentage points)"
+_NO_PAIRS = "No patients with both HbA1c values"
+_NO_DOSE = "No patients with both HbA1c values and a dose"
+
+# Values are recorded to 0.1 %; differences are rounded to this many decimals so that
+# 7.3 - 7.2 counts as 0.1 and 7.2 - 7.2 as exactly 0.
+_ROUND = 9
+_HBA1C_STEP = 0.1
+
+# --------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------
+
+
+def _columns(data: pd.DataFrame, columns: tuple[str, ...], *, positive: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The named columns as float arrays, restricted to rows where all are finite.
+
+    Columns in ``positive`` must also be > 0 (doses on a log axis).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise KeyError(f"missing column(s): {', '.join(missing)}")
+    arrays = {c: pd.to_numeric(data[c]).to_numpy(dtype=float, na_value=np.nan) for c in columns}
+    keep = np.ones(len(data), dtype=bool)
+    for c, values in arrays.items():
+        keep &= np.isfinite(values)
+        if c in positive:
+            keep &= values > 0
+    return {c: values[keep] for c, values in arrays.items()}
+
+
+def _new_figure() -> tuple[Figure, object]:
+    # Created through pyplot so that the session's backend is loaded (in Jupyter this is
+    # what registers the inline PNG formatter that glue()/display() need), then released
+    # from pyplot at once: callers own the Figure, nothing piles up in pyplot's registry,
+    # and a notebook does not show it twice (once returned, once auto-flushed).
+    fig = plt.figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
+    plt.close(fig)
+    ax = fig.add_subplot()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=PRINT_RCPARAMS["xtick.labelsize"])
+    return fig, ax
+
+
+def _finish(ax, title: str | None) -> None:
+    if title:
+        ax.set_title(title)
+
+
+def _message_figure(message: str, title: str | None) -> Figure:
+    fig, ax = _new_figure()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
+            fontsize=PRINT_RCPARAMS["axes.labelsize"], color="#444444")
+    _finish(ax, title)
+    return fig
+
+
+def _mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and the half-width of its t-based confidence interval (nan if n < 2)."""
+    n = values.size
+    if n == 0:
+        return math.nan, math.nan
+    mean = float(np.mean(values))
+    if n < 2:
+        return mean, math.nan
+    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
+    return mean, float(stats.t.ppf(0.5 + level / 2, n - 1)) * sem
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", "\u2212")
+
+
+def _fmt_points(x: float) -> str:
+    """A signed number of percentage points, 2 decimals, typographic minus."""
+    return _minus(f"{x:+.2f}")
+
+
+def _hist_edges(values: np.ndarray, max_bins: int = 200) -> np.ndarray:
+    """Bin edges centred on multiples of the recording step (0.1), so discrete values
+    never fall on an edge (no aliasing stripes); widened to keep <= max_bins bins."""
+    lo, hi = float(values.min()), float(values.max())
+    step = _HBA1C_STEP * max(1, math.ceil((hi - lo) / _HBA1C_STEP / max_bins))
+    k0, k1 = math.floor(lo / step + 0.5), math.floor(hi / step + 0.5)
+    return (np.arange(k0, k1 + 2) - 0.5) * step
+
+
+# --------------------------------------------------------------------------------------
+# Paired (slope) plot
+# --------------------------------------------------------------------------------------
+
+
+def paired_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
+    """HbA1c at baseline and after infusion, one grey line per patient.
+
+    The group mean of each time point is drawn in bold with the 95 % CI of that time
+    point's mean (Student t, n - 1 df). Note that these are CIs of each mean, not of the
+    paired change: overlap of the two intervals says nothing about the paired test.
+
+    Above :data:`SUMMARY_ABOVE_N_PAIRED` patients the per-patient lines are replaced by
+    the distribution of each time point (histogram "violin", 0.1 % bins), a box
+    (median, IQR; whiskers 5th-95th percentile) and the same mean line.
+    Patients without both HbA1c values are left out.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        cols = _columns(data, ("hba1c_baseline", "hba1c_post"))
+        base, post = cols["hba1c_baseline"], cols["hba1c_post"]
+        n = base.size
+        if n == 0:
+            return _message_figure(_NO_PAIRS, title)
+
+        fig, ax = _new_figure()
+        handles: list[object] = []
+        if n <= SUMMARY_ABOVE_N_PAIRED:
+            alpha = 0.7 if n <= 100 else 0.4
+            for b, p in zip(base, post):
+                # label "_patient": hidden from legends, lets tests find these lines
+                ax.plot([0, 1], [b, p], color=_PATIENT_LINE, lw=0.7, alpha=alpha,
+                        solid_capstyle="round", label="_patient", zorder=1)
+            handles.append(Line2D([], [], color=_PATIENT_LINE, lw=0.9, label="Individual patients"))
+        else:
+            handles += _distribution_summary(ax, [base, post], positions=[0, 1])
+
+        means, halves = zip(*(_mean_ci(v) for v in (base, post)))
+        yerr = None if any(math.isnan(h) for h in halves) else np.array(halves)
+        ax.errorbar([0, 1], means, yerr=yerr, color=_MEAN, lw=2.5, marker="o", ms=6,
+                    capsize=5, capthick=2, elinewidth=2, zorder=4)
+        mean_label = "Mean (95% CI)" if yerr is not None else "Mean"
+        handles.append(Line2D([], [], color=_MEAN, lw=2.5, marker="o", ms=6, label=mean_label))
+
+        ax.set_xticks([0, 1], ["Baseline", "After infusion"])
+        ax.set_xlim(-0.45, 1.45)
+        ax.set_ylabel(_Y_HBA1C)
+        ax.tick_params(axis="x", length=0)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _finish(ax, title)
+        return fig
+
+
+def _distribution_summary(ax, samples: list[np.ndarray], positions: list[float]) -> list[object]:
+    """Mirrored histograms + box (IQR, median, 5-95 % whiskers) at each position."""
+    edges = _hist_edges(np.concatenate(samples))
+    centres = (edges[:-1] + edges[1:]) / 2
+    counts = [np.histogram(v, bins=edges)[0] / v.size for v in samples]
+    peak = max(float(c.max()) for c in counts) or 1.0
+    for x, v, c in zip(positions, samples, counts):
+        half = 0.32 * c / peak
+        ax.fill_betweenx(centres, x - half, x + half, step="mid", color=_DENSITY, alpha=0.45, lw=0, zorder=1)
+        q05, q25, q50, q75, q95 = np.percentile(v, [5, 25, 50, 75, 95])
+        ax.plot([x, x], [q05, q25], color="#333333", lw=1, zorder=2)
+        ax.plot([x, x], [q75, q95], color="#333333", lw=1, zorder=2)
+        ax.add_patch(Rectangle((x - 0.05, q25), 0.1, q75 - q25, facecolor="white",
+                               edgecolor="#333333", lw=1, zorder=2))
+        ax.plot([x - 0.05, x + 0.05], [q50, q50], color="#333333", lw=1.5, zorder=3)
+    return [
+        Patch(facecolor=_DENSITY, alpha=0.45, label="Distribution"),
+        Patch(facecolor="white", edgecolor="#333333", label="Median, IQR;\nwhiskers 5th\u201395th pct."),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Change ("waterfall") plot
+# --------------------------------------------------------------------------------------
+
+
+def change_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
+    """Per-patient change (post - baseline; negative = improvement), sorted, one bar per
+    patient coloured by sign, with the mean change as a dashed line.
+
+    Above :data:`SUMMARY_ABOVE_N_CHANGE` patients: a horizontal histogram of the change
+    (0.1-point bins centred on the recorded values), so the y axis keeps the same meaning.
+    Patients without both HbA1c values are left out.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        cols = _columns(data, ("hba1c_baseline", "hba1c_post"))
+        change = np.round(cols["hba1c_post"] - cols["hba1c_baseline"], _ROUND)
+        n = change.size
+        if n == 0:
+            return _message_figure(_NO_PAIRS, title)
+
+        fell, rose = change < 0, change > 0
+        same = ~(fell | rose)
+        categories = [
+            (fell, _FELL, f"HbA1c fell (n = {fell.sum():,})"),
+            (rose, _ROSE, f"HbA1c rose (n = {rose.sum():,})"),
+            (same, _NEUTRAL, f"Unchanged (n = {same.sum():,})"),
+        ]
+        mean = float(change.mean())
+        fig, ax = _new_figure()
+        handles: list[object] = []
+
+        if n <= SUMMARY_ABOVE_N_CHANGE:
+            order = np.argsort(change, kind="stable")
+            sorted_change = change[order]
+            x = np.arange(n)
+            width = 0.8 if n <= 150 else 1.0
+            for mask, colour, label in categories:
+                m = mask[order]
+                if not m.any():
+                    continue
+                ax.bar(x[m], sorted_change[m], width=width, color=colour, lw=0, zorder=2)
+                handles.append(Patch(color=colour, label=label))
+            if same.any():  # zero-height bars are invisible: mark them on the 0 line
+                m = same[order]
+                ax.plot(x[m], sorted_change[m], ls="none", marker="o", ms=3.5,
+                        color=_NEUTRAL, zorder=3)
+                handles[-1] = Line2D([], [], ls="none", marker="o", ms=5, color=_NEUTRAL,
+                                     label=categories[2][2])
+            ax.axhline(0, color="#333333", lw=0.9, zorder=2.5)
+            ax.axhline(mean, color="#333333", lw=1.2, ls="--", zorder=2.6)
+            ax.set_xlim(-0.5 - 0.02 * n, n - 0.5 + 0.02 * n)
+            ax.set_xticks([])
+            ax.set_xlabel(_X_CHANGE)
+        else:
+            edges = _hist_edges(change)
+            counts, _ = np.histogram(change, bins=edges)
+            centres = (edges[:-1] + edges[1:]) / 2
+            step = edges[1] - edges[0]
+            tol = step / 2 - 1e-12
+            colours = np.where(centres < -tol, _FELL, np.where(centres > tol, _ROSE, _NEUTRAL))
+            # edges in the fill colour: no hairline gaps between adjacent bars (PNG or PDF)
+            ax.barh(centres, counts, height=step, color=colours, edgecolor=colours, lw=0.4, zorder=2)
+            for mask, colour, label in categories:
+                if mask.any():
+                    handles.append(Patch(color=colour, label=label))
+            ax.axhline(0, color="#333333", lw=0.9, zorder=2.5)
+            ax.axhline(mean, color="#333333", lw=1.2, ls="--", zorder=2.6)
+            ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+            ax.set_xlabel("Patients (count)")
+
+        handles.append(Line2D([], [], color="#333333", lw=1.2, ls="--",
+                              label=f"Mean change ({_fmt_points(mean)})"))
+        ax.set_ylabel(_Y_CHANGE)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _finish(ax, title)
+        return fig
+
+
+# --------------------------------------------------------------------------------------
+# Dose plot
+# --------------------------------------------------------------------------------------
+
+
+def dose_plot(data: pd.DataFrame, dose_cutoff_cells: float = 1e9, title: str | None = None) -> Figure:
+    """HbA1c reduction (baseline - post) against the MSC dose (log scale).
+
+    Doses are few discrete values, so points get a small deterministic horizontal jitter
+    (seed :data:`JITTER_SEED`). The high-dose group is "dose >= cut-off"; points and the
+    group mean at a dose equal to the cut-off are therefore drawn just to the *right* of
+    the dashed cut-off line (one-sided jitter), never straddling it. Each dose group's
+    mean reduction is a black horizontal segment. With more than 20 distinct doses the
+    groups are log-dose bins (split at the cut-off) and no jitter is applied.
+
+    Above :data:`SUMMARY_ABOVE_N_DOSE` patients the points are replaced by a box per
+    group (median, IQR; whiskers 5th-95th percentile) with the same mean segments.
+    Patients without both HbA1c values or without a positive dose are left out.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        cutoff = float(dose_cutoff_cells)
+        if not (np.isfinite(cutoff) and cutoff > 0):
+            raise ValueError(f"dose_cutoff_cells must be a positive number, got {dose_cutoff_cells!r}")
+        cols = _columns(data, ("hba1c_baseline", "hba1c_post", "dose_cells"), positive=("dose_cells",))
+        reduction = np.round(cols["hba1c_baseline"] - cols["hba1c_post"], _ROUND)
+        log_dose = np.log10(cols["dose_cells"])
+        n = reduction.size
+        if n == 0:
+            return _message_figure(_NO_DOSE, title)
+
+        log_cut = math.log10(cutoff)
+        groups = _dose_groups(log_dose, log_cut)
+        fig, ax = _new_figure()
+        handles: list[object] = []
+
+        if n <= SUMMARY_ABOVE_N_DOSE:
+            rng = np.random.default_rng(JITTER_SEED)
+            u = rng.uniform(-1.0, 1.0, size=n)
+            x = log_dose + groups["shift"][groups["index"]] + groups["jitter"] * u
+            ax.scatter(10**x, reduction, s=20, color=STYLE["blue"], alpha=0.6, lw=0, zorder=3)
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5, color=STYLE["blue"],
+                                  alpha=0.6, label="Patients"))
+        else:
+            _dose_boxes(ax, groups, reduction)
+            handles.append(Patch(facecolor="white", edgecolor="#333333",
+                                 label="Median, IQR;\nwhiskers 5th\u201395th pct."))
+
+        for g, (centre, hw) in enumerate(zip(groups["centre"], groups["half_width"])):
+            values = reduction[groups["index"] == g]
+            if values.size == 0:
+                continue
+            ax.plot(10 ** np.array([centre - hw, centre + hw]), [values.mean()] * 2,
+                    color=_GROUP_MEAN, lw=2.5, solid_capstyle="butt", zorder=4)
+        handles.append(Line2D([], [], color=_GROUP_MEAN, lw=2.5, label="Dose-group mean"))
+
+        ax.axhline(0, color=_NEUTRAL, lw=0.8, zorder=1)
+        ax.axvline(cutoff, color=_CUTOFF, lw=1.4, ls="--", zorder=2)
+        ax.text(cutoff, 1.0, " cut-off", color=_CUTOFF, ha="left", va="top",
+                transform=blended_transform_factory(ax.transData, ax.transAxes),
+                fontsize=PRINT_RCPARAMS["legend.fontsize"])
+        handles.append(Line2D([], [], color=_CUTOFF, lw=1.4, ls="--",
+                              label=f"Cut-off (\u2265 {format_cells(cutoff)} = high dose)"))
+
+        ax.set_xscale("log")
+        lo = min(float(groups["edges_lo"]), log_cut) - 0.15
+        hi = max(float(groups["edges_hi"]), log_cut) + 0.15
+        ax.set_xlim(10**lo, 10**hi)
+        _dose_ticks(ax, groups, log_cut, lo, hi)
+        ax.set_xlabel(_X_DOSE)
+        ax.set_ylabel(_Y_REDUCTION)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _finish(ax, title)
+        return fig
+
+
+_MAX_DISCRETE_DOSES = 20
+
+
+def _dose_groups(log_dose: np.ndarray, log_cut: float) -> dict[str, object]:
+    """Dose groups in log10 units: exact doses when there are few, else log bins."""
+    uniques = np.unique(log_dose)
+    if uniques.size <= _MAX_DISCRETE_DOSES:
+        gap = float(np.diff(uniques).min()) if uniques.size > 1 else math.inf
+        half_width = np.full(uniques.size, min(0.08, 0.3 * gap))
+        index = np.searchsorted(uniques, log_dose)
+        centre = uniques.copy()
+        # dose == cut-off belongs to the high group: draw it entirely right of the line
+        shift = np.where(np.isclose(uniques, log_cut, rtol=0, atol=1e-9), half_width, 0.0)
+        return {
+            "discrete": True, "centre": centre + shift, "shift": shift, "index": index,
+            "half_width": half_width, "jitter": 0.6 * half_width[0],
+            "edges_lo": uniques.min(), "edges_hi": float((uniques + 2 * shift).max()),
+        }
+    lo, hi = float(uniques.min()), float(uniques.max())
+    # about 12 equal log-width bins, with the cut-off as a bin edge (>= cut-off = high)
+    target = (hi - lo) / 12
+    spans = [(lo, log_cut), (log_cut, hi)] if lo < log_cut < hi else [(lo, hi)]
+    edges = np.unique(np.concatenate(
+        [np.linspace(a, b, max(1, round((b - a) / target)) + 1) for a, b in spans]))
+    index = np.clip(np.searchsorted(edges, log_dose, side="right") - 1, 0, edges.size - 2)
+    centre = (edges[:-1] + edges[1:]) / 2
+    return {
+        "discrete": False, "centre": centre, "shift": np.zeros(centre.size), "index": index,
+        "half_width": 0.45 * np.diff(edges), "jitter": 0.0,
+        "edges_lo": lo, "edges_hi": hi,
+    }
+
+
+def _dose_boxes(ax, groups: Mapping[str, object], reduction: np.ndarray) -> None:
+    for g, (centre, hw) in enumerate(zip(groups["centre"], groups["half_width"])):
+        values = reduction[groups["index"] == g]
+        if values.size == 0:
+            continue
+        q05, q25, q50, q75, q95 = np.percentile(values, [5, 25, 50, 75, 95])
+        x0, x1, xc = 10 ** (centre - 0.7 * hw), 10 ** (centre + 0.7 * hw), 10**centre
+        ax.plot([xc, xc], [q05, q25], color="#333333", lw=1, zorder=2)
+        ax.plot([xc, xc], [q75, q95], color="#333333", lw=1, zorder=2)
+        ax.add_patch(Rectangle((x0, q25), x1 - x0, q75 - q25, facecolor="white",
+                               edgecolor="#333333", lw=1, zorder=3))
+        ax.plot([x0, x1], [q50, q50], color="#333333", lw=1.2, zorder=3)
+
+
+def _dose_ticks(ax, groups: Mapping[str, object], log_cut: float, lo: float, hi: float) -> None:
+    """Label the doses themselves when there are few, else 1-2-5 log ticks."""
+    ax.xaxis.set_major_formatter(FuncFormatter(format_cells))
+    if groups["discrete"]:
+        candidates = np.unique(np.r_[groups["centre"] - groups["shift"], log_cut])
+        if candidates.size <= 8 and (candidates.size == 1 or np.diff(candidates).min() >= 0.2):
+            ax.xaxis.set_major_locator(FixedLocator(10**candidates))
+            ax.xaxis.set_minor_locator(NullLocator())
+            return
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if hi - lo < 2.5 else (1.0,)))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs="auto"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, pos: ""))
+
+
+# --------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------
+
+_METADATA = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None},
+    "eps": {"CreationDate": None},
+    "ps": {"CreationDate": None},
+}
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` (format from the suffix: png, svg, pdf, eps, ps) so that
+    the same figure gives the same bytes: no dates, no software version in PNG/SVG, a
+    fixed SVG hash salt, 150 dpi. Creates the parent directory. Returns the path.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in _METADATA:
+        raise ValueError(f"unsupported figure format {path.suffix!r}; use one of {', '.join(_METADATA)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with mpl.rc_context({"svg.hashsalt": _HASHSALT, "svg.fonttype": "path",
+                         "pdf.fonttype": 42, "ps.fonttype": 42}):
+        fig.savefig(path, format=fmt, dpi=_DPI, metadata=_METADATA[fmt], facecolor="white")
+    return path

@@ -1,0 +1,18 @@
+"""Where things are: every path the project uses is defined once, here."""
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The repository root (lib/livingpaper/paths.py -> two levels up from lib/).
+ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = ROOT / "data"
+CHAPTERS_DIR = ROOT / "chapters"
+TEMPLATES_DIR = CHAPTERS_DIR / "templates"
+
+DEFAULT_COHORT = DATA_DIR / "cohort.csv"
+PUBLISHED_FIGURES = DATA_DIR / "published.yaml"
+
+#: Book configuration files copied into every build.
+BOOK_CONFIG = ROOT / "_config.yml"
+BOOK_TOC = ROOT / "_toc.yml"
+REFERENCES = ROOT / "references.bib"

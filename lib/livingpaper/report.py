@@ -1,0 +1,213 @@
+"""What the chapters show: sentences, tables and notes built from results.
+
+Chapters only call these functions and display what they return, so the wording of a
+result (and what is said when it is not estimable) is written once. Everything returned
+is MyST Markdown; text that comes from the data is escaped so that it shows as text.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pandas as pd
+from IPython.display import Markdown
+
+from . import analysis, stats
+from .analysis import Parameters
+from .formatting import format_cells
+
+# Markdown punctuation is backslash-escaped; <, > and & become entities (never raw HTML).
+_ESCAPES = {c: "\\" + c for c in "\\`*_{}[]()#+!|~$^:"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+POPULATION_NAMES = {
+    "overall": "all patients",
+    "moderate": "the moderate group",
+    "severe": "the severe group",
+    "dose_high": "the high-dose group",
+    "dose_low": "the low-dose group",
+}
+
+
+def escape(text: Any) -> str:
+    """Text from the data, safe to place in MyST Markdown (no markup, no HTML)."""
+    return "".join(_ESCAPES.get(c, c) for c in str(text))
+
+
+def _num(value: float | None, decimals: int = 2) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
+def _df(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def markdown_table(frame: pd.DataFrame, escape_cells: bool = True) -> str:
+    """A pipe table; cells are escaped unless the caller built them from numbers."""
+    cell = escape if escape_cells else str
+    lines = ["| " + " | ".join(escape(c) for c in frame.columns) + " |",
+             "|" + "|".join(":--" if i == 0 else "--:" for i in range(len(frame.columns))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def data_note(reconstructed: bool, data_name: str) -> Markdown:
+    """The admonition every results page opens with: which data these numbers come from."""
+    if reconstructed:
+        return Markdown(
+            ":::{important}\nThese results are computed from the **reconstructed cohort** "
+            f"(`{escape(data_name)}`), not from the patients of the paper: their data are not public. "
+            "The reconstruction is built from the published figures alone and agrees with each of them "
+            "at the precision the paper reports it (see {doc}`/chapters/data`). Agreement with the paper is "
+            "therefore expected by construction; what this book adds is the full set of statistics, "
+            "the checks, and a pipeline that recomputes everything on real data.\n:::"
+        )
+    return Markdown(
+        f":::{{note}}\nThese results are computed from `{escape(data_name)}`. The column *published* "
+        "shows what Matsuoka et al. 2025 reported for their own cohort, for comparison.\n:::"
+    )
+
+
+def headline(result: stats.PairedReduction, section: str, params: Parameters) -> Markdown:
+    """One sentence: what happened to HbA1c in this population, or why it is not estimable."""
+    who = f"{POPULATION_NAMES[section]} ({analysis.definition(section, params)})"
+    if result.n == 0:
+        return Markdown(f"No patient of this dataset belongs to {who}, so this section is not estimable.")
+    if not result.estimable:
+        return Markdown(f"In {who}, n = {result.n}. {escape(result.reason)}")
+    direction = "fell" if result.mean_reduction > 0 else "rose"
+    return Markdown(
+        f"In {who}, n = {result.n}, mean HbA1c {direction} from {result.baseline_mean:.2f} % "
+        f"to {result.post_mean:.2f} %, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
+        f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({_df(result.df)}) = {result.t:.2f}, "
+        f"{stats.format_p(result.p)})."
+    )
+
+
+def _paired_rows(result: stats.PairedReduction) -> list[str]:
+    mean_sd = lambda m, s: "–" if m is None else f"{m:.2f} ({_num(s)})"  # noqa: E731
+    return [
+        f"{result.n}",
+        mean_sd(result.baseline_mean, result.baseline_sd),
+        mean_sd(result.post_mean, result.post_sd),
+        mean_sd(result.mean_reduction, result.sd_reduction),
+        "–" if result.ci95_low is None else f"{result.ci95_low:.2f} to {result.ci95_high:.2f}",
+        "–" if result.t is None else f"{result.t:.2f} ({_df(result.df)})",
+        "–" if result.p is None else f"{result.p:.3g}",
+        _num(result.cohen_dz),
+        "–" if result.wilcoxon_p is None else f"{result.wilcoxon_p:.3g}",
+    ]
+
+
+_PAIRED_STATISTICS = [
+    "Patients (n)",
+    "Baseline HbA1c, mean (SD), %",
+    "Post-treatment HbA1c, mean (SD), %",
+    "Mean reduction (SD), percentage points",
+    "95% CI of the mean reduction",
+    "Paired t statistic (df)",
+    "p (two-sided, paired t-test)",
+    "Effect size, Cohen's dz",
+    "p (Wilcoxon signed-rank, check)",
+]
+
+
+def paired_table(columns: dict[str, stats.PairedReduction]) -> str:
+    """All statistics of one or more paired sections, one statistic per row."""
+    frame = pd.DataFrame({"Statistic": _PAIRED_STATISTICS,
+                          **{name: _paired_rows(result) for name, result in columns.items()}})
+    return markdown_table(frame, escape_cells=False)
+
+
+def published_table(comparison: pd.DataFrame) -> str:
+    """Published vs reproduced, with a match mark at the paper's precision."""
+    if comparison.empty:
+        return "The paper reports no figure for this section."
+    shown = comparison.assign(match=comparison["match"].map({True: "✓ matches", False: "✗ differs"}))
+    shown = shown[["figure", "published", "reproduced", "match"]]
+    shown.columns = ["Figure", "Published (Matsuoka 2025)", "This build", "Match at the paper's precision"]
+    return markdown_table(shown)
+
+
+def dose_comparison_sentence(result: stats.DoseComparison, params: Parameters) -> Markdown:
+    if not result.estimable:
+        return Markdown(f"The comparison of the dose groups is not estimable. {escape(result.reason)}")
+    larger = "larger" if result.difference > 0 else "smaller"
+    return Markdown(
+        f"Patients who received at least {format_cells(params.dose_cutoff_cells)} cells (n = {result.n_high}) had a "
+        f"{larger} mean reduction than those who received fewer (n = {result.n_low}): difference "
+        f"(high − low) **{result.difference:.2f} percentage points** (95% CI {result.ci95_low:.2f} to "
+        f"{result.ci95_high:.2f}; Welch t({result.df:.1f}) = {result.t:.2f}, {stats.format_p(result.p)})."
+    )
+
+
+def dose_correlation_sentence(result: stats.DoseCorrelation) -> Markdown:
+    if not result.estimable:
+        return Markdown(f"The correlation of dose with the reduction is not estimable. {escape(result.reason)}")
+    return Markdown(
+        f"Across the {result.n} patients with a known dose, the correlation of dose with the reduction "
+        f"was Pearson r = **{result.pearson_r:.2f}** ({stats.format_p(result.pearson_p)}) and Spearman "
+        f"ρ = **{result.spearman_rho:.2f}** ({stats.format_p(result.spearman_p)})."
+    )
+
+
+def flow_table(cohort, params: Parameters) -> str:
+    """Flow of patients: rows read, excluded (with reasons), analysed, per section."""
+    rows = [("Rows read from the file", f"{cohort.n_rows}")]
+    reasons = pd.Series([e["reason"] for e in cohort.excluded], dtype=object)
+    for reason, count in reasons.value_counts().sort_index().items():
+        rows.append((f"Excluded: {reason}", f"{count}"))
+    rows.append(("Analysed (baseline and post-treatment HbA1c present)", f"{cohort.n_analysed}"))
+    for section in analysis.PAIRED_SECTIONS[1:]:
+        n = len(analysis.population(cohort, section, params))
+        rows.append((f"… {POPULATION_NAMES[section]}: {analysis.definition(section, params)}", f"{n}"))
+    return markdown_table(pd.DataFrame(rows, columns=["Step", "Patients"]))
+
+
+def exclusions_table(excluded: Iterable[dict[str, Any]]) -> str:
+    frame = pd.DataFrame(list(excluded), columns=["row", "patient_id", "reason"])
+    if frame.empty:
+        return "No row was excluded."
+    frame.columns = ["Row of the file", "Patient id", "Reason"]
+    return markdown_table(frame)
+
+
+KEY_PACKAGES = ("livingpaper", "jupyter-book", "myst-nb", "sphinx", "papermill", "numpy", "pandas",
+                "scipy", "statsmodels", "matplotlib", "seaborn")
+
+
+def provenance_table(record: dict[str, Any] | None) -> str:
+    """The build's data, code, parameters and time, from provenance.json."""
+    if record is None:
+        return "This page was executed outside a build: there is no provenance record."
+    code = record["code"]
+    state = "unknown" if code["dirty"] is None else ("with uncommitted changes" if code["dirty"] else "clean")
+    rows = [
+        ("Data file", f"`{escape(record['data']['file'])}`"),
+        ("Data SHA-256", f"`{record['data']['sha256']}`"),
+        ("Rows in the file", f"{record['data']['n_rows']}"),
+        ("Reconstructed cohort of the paper", "yes" if record["data"]["reconstructed"] else "no"),
+        ("Code (git commit)", "not a git checkout" if code["commit"] is None else f"`{code['commit']}` ({state})"),
+        *[(f"Parameter `{k}`", f"{v:g}") for k, v in record["parameters"].items()],
+        ("Python", escape(record["python"])),
+        ("Built (UTC)", escape(record["built_at_utc"])),
+    ]
+    return markdown_table(pd.DataFrame(rows, columns=["Item", "Value"]), escape_cells=False)
+
+
+def packages_table(record: dict[str, Any] | None) -> str:
+    """Versions of the packages that matter most; provenance.json lists all of them."""
+    if record is None:
+        return ""
+    rows = [(name, record["packages"].get(name, "not installed")) for name in KEY_PACKAGES]
+    return (markdown_table(pd.DataFrame(rows, columns=["Package", "Version"]))
+            + f"\n\n{len(record['packages'])} packages in all; `provenance.json` lists every one.")
+
+
+def data_dictionary(columns: Iterable[Any]) -> str:
+    """The data dictionary as a definition list (one entry per column of the schema)."""
+    entries = []
+    for c in columns:
+        unit = f", in {c.unit}" if c.unit else ""
+        need = "required" if c.required else "optional"
+        entries.append(f"`{c.name}`\n: {c.type}{unit}; {need}; allowed: {c.allowed}.\n  {c.description}\n")
+    return "\n".join(entries)

@@ -1,0 +1,225 @@
+"""End to end: the real pipeline (papermill + Jupyter Book) on a small cohort.
+
+The expected numbers are computed here with statsmodels and numpy, independently of
+livingpaper.stats, and compared with what the build wrote to results.json.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from livingpaper import analysis, paths, pipeline
+
+pytestmark = pytest.mark.slow
+
+# Twelve patients, readable: moderate and severe, both dose groups, one without a post value.
+SMALL_COHORT = """\
+patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months,serious_adverse_event
+A01,6.4,6.1,100000000,adipose,12,0
+A02,6.9,6.5,300000000,bone_marrow,24,0
+A03,7.2,6.4,500000000,umbilical_cord,30,0
+A04,7.5,7.3,1000000000,adipose,36,0
+A05,7.8,7.0,1000000000,bone_marrow,40,0
+A06,8.0,7.1,1500000000,umbilical_cord,18,0
+A07,8.4,7.9,2000000000,adipose,60,0
+A08,9.1,7.2,2000000000,bone_marrow,48,0
+A09,9.6,8.9,500000000,umbilical_cord,9,0
+A10,10.2,7.8,1500000000,adipose,66,0
+A11,7.0,7.2,200000000,bone_marrow,27,0
+A12,8.8,,1000000000,umbilical_cord,33,0
+"""
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_tree_state() -> str:
+    """Tracked and untracked (not ignored) files of the source tree, with their status."""
+    out = subprocess.run(["git", "-C", str(paths.ROOT), "status", "--porcelain", "--untracked-files=all"],
+                         capture_output=True, text=True)
+    return out.stdout if out.returncode == 0 else ""
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    path.write_text(SMALL_COHORT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(small_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("books") / "book"
+    tree_before, data_before = source_tree_state(), sha(small_csv)
+    results = pipeline.build(small_csv, out, analysis.Parameters(), log=lambda _: None)
+    return {"out": out, "results": results, "tree_before": tree_before, "data_before": data_before,
+            "csv": small_csv}
+
+
+def test_build_writes_the_book_results_and_provenance(built):
+    out = built["out"]
+    assert (out / "html" / "index.html").is_file()
+    for page in ("methods", "results/overall", "results/moderate", "results/severe", "results/dose",
+                 "data", "reproducibility", "references"):
+        assert (out / "html" / "chapters" / f"{page}.html").is_file(), page
+    assert json.loads((out / "results.json").read_text()) == built["results"]
+    assert (out / "notebooks" / "results" / "severe.ipynb").is_file()
+
+
+def test_results_json_matches_independent_paired_computations(built):
+    data = pd.read_csv(built["csv"]).dropna(subset=["hba1c_post"])
+    sections = json.loads((built["out"] / "results.json").read_text())["sections"]
+    groups = {
+        "overall": data,
+        "moderate": data[(data.hba1c_baseline >= 6.2) & (data.hba1c_baseline <= 8.0)],
+        "severe": data[data.hba1c_baseline > 8.0],
+        "dose_high": data[data.dose_cells >= 1e9],
+        "dose_low": data[data.dose_cells < 1e9],
+    }
+    for name, group in groups.items():
+        reduction = (group.hba1c_baseline - group.hba1c_post).to_numpy()
+        d = DescrStatsW(reduction)
+        t, p, df = d.ttest_mean(0)
+        low, high = d.tconfint_mean()
+        got = sections[name]
+        assert got["estimable"] is True
+        assert got["n"] == len(group)
+        assert got["mean_reduction"] == pytest.approx(reduction.mean(), abs=1e-12)
+        assert got["sd_reduction"] == pytest.approx(reduction.std(ddof=1), rel=1e-12)
+        assert got["baseline_mean"] == pytest.approx(group.hba1c_baseline.mean(), abs=1e-12)
+        assert got["post_sd"] == pytest.approx(group.hba1c_post.std(ddof=1), rel=1e-12)
+        assert (got["t"], got["df"], got["p"]) == pytest.approx((t, df, p), rel=1e-9)
+        assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((low, high), rel=1e-9)
+        assert got["cohen_dz"] == pytest.approx(reduction.mean() / reduction.std(ddof=1), rel=1e-12)
+
+
+def test_results_json_matches_independent_dose_computations(built):
+    data = pd.read_csv(built["csv"]).dropna(subset=["hba1c_post"])
+    data["reduction"] = data.hba1c_baseline - data.hba1c_post
+    sections = json.loads((built["out"] / "results.json").read_text())["sections"]
+    high, low = data[data.dose_cells >= 1e9].reduction, data[data.dose_cells < 1e9].reduction
+    cm = CompareMeans(DescrStatsW(high.to_numpy()), DescrStatsW(low.to_numpy()))
+    t, p, df = cm.ttest_ind(usevar="unequal")
+    ci = cm.tconfint_diff(usevar="unequal")
+    comparison = sections["dose_comparison"]
+    assert comparison["difference"] == pytest.approx(high.mean() - low.mean(), abs=1e-12)
+    assert (comparison["t"], comparison["df"], comparison["p"]) == pytest.approx((t, df, p), rel=1e-9)
+    assert (comparison["ci95_low"], comparison["ci95_high"]) == pytest.approx(ci, rel=1e-9)
+    correlation = sections["dose_correlation"]
+    assert correlation["n"] == len(data)
+    assert correlation["pearson_r"] == pytest.approx(np.corrcoef(data.dose_cells, data.reduction)[0, 1], rel=1e-9)
+    ranks = data[["dose_cells", "reduction"]].rank()
+    assert correlation["spearman_rho"] == pytest.approx(ranks.corr().iloc[0, 1], rel=1e-9)
+
+
+def test_exclusions_are_listed_with_row_and_reason(built):
+    dataset = json.loads((built["out"] / "results.json").read_text())["dataset"]
+    assert dataset["n_rows"] == 12 and dataset["n_analysed"] == 11
+    assert dataset["excluded"] == [{"row": 13, "patient_id": "A12",
+                                    "reason": "post-treatment HbA1c missing: excluded from every analysis of change"}]
+    assert dataset["reconstructed"] is False
+    assert dataset["sha256"] == built["data_before"]
+
+
+def test_provenance_records_data_code_packages_parameters_and_time(built):
+    record = json.loads((built["out"] / "provenance.json").read_text())
+    assert record["data"]["sha256"] == built["data_before"]
+    assert set(record["code"]) == {"commit", "dirty"}
+    assert record["packages"]["papermill"] and record["packages"]["jupyter-book"].startswith("1.")
+    assert record["parameters"] == analysis.Parameters().to_dict()
+    assert record["built_at_utc"].endswith("+00:00")
+
+
+def test_pages_say_which_data_and_show_published_vs_reproduced(built):
+    severe = (built["out"] / "html" / "chapters" / "results" / "severe.html").read_text()
+    assert "Published (Matsuoka 2025)" in severe
+    assert "small.csv" in severe
+    assert "reconstructed cohort" not in severe  # this build is not on the reconstruction
+    assert "<img" in severe  # the figures were rendered
+    # the machine's paths (papermill's injected parameters) are not on the page
+    assert str(built["csv"].parent) not in severe
+
+
+def test_build_modifies_neither_the_input_nor_the_source_tree(built):
+    assert sha(built["csv"]) == built["data_before"]
+    assert source_tree_state() == built["tree_before"]
+
+
+def test_bad_data_fails_before_writing_and_leaves_the_previous_book(built, tmp_path):
+    out = built["out"]
+    before = sha(out / "results.json")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SMALL_COHORT.replace("A03,7.2,6.4", "A03,7.2,six"), encoding="utf-8")
+    with pytest.raises(Exception, match=r"bad.csv, row 4, column hba1c_post: value 'six' is not a number"):
+        pipeline.build(bad, out, log=lambda _: None)
+    assert sha(out / "results.json") == before
+
+
+def test_failing_chapter_names_chapter_and_cell_and_leaves_the_previous_book(built, tmp_path, monkeypatch):
+    out = built["out"]
+    before = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
+    broken = tmp_path / "chapters"
+    shutil.copytree(paths.CHAPTERS_DIR, broken)
+    intro = (broken / "intro.md").read_text()
+    (broken / "intro.md").write_text(intro.replace("paper = published.load()", "paper = 1 / 0"))
+    monkeypatch.setattr(paths, "CHAPTERS_DIR", broken)
+    with pytest.raises(pipeline.BuildError, match=r"chapter 'intro' \(intro.md\) failed in cell \d+: ZeroDivisionError"):
+        pipeline.build(built["csv"], out, log=lambda _: None)
+    after = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert (out.parent / f".{out.name}.failed").is_dir()
+
+
+def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("years of work")
+    with pytest.raises(pipeline.BuildError, match="not a book built by livingpaper"):
+        pipeline.build(small_csv, precious, log=lambda _: None)
+    assert (precious / "chapter1.tex").read_text() == "years of work"
+
+
+def test_toc_and_pipeline_chapters_agree():
+    toc = yaml.safe_load(paths.BOOK_TOC.read_text())
+    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert sorted(files) == sorted(c.output for c in pipeline.CHAPTERS)
+
+
+def test_every_executed_chapter_declares_a_parameters_cell(tmp_path):
+    import jupytext
+    import papermill
+
+    for template in sorted({c.template for c in pipeline.CHAPTERS if c.execute}):
+        notebook = tmp_path / "nb.ipynb"
+        jupytext.write(jupytext.read(paths.CHAPTERS_DIR / template), notebook, fmt="ipynb")
+        assert papermill.inspect_notebook(str(notebook)), f"{template} has no cell tagged 'parameters'"
+
+
+def test_cli_validate_reports_problems_in_one_line_each_without_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SMALL_COHORT.replace("A03,7.2", "A03,72.0").replace("A05,", "A04,"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert any("row 4, column hba1c_baseline: value '72.0'" in line for line in lines)
+    assert any("row 6, column patient_id: value 'A04' duplicates row 5" in line for line in lines)
+
+
+def test_cli_validate_accepts_the_default_cohort():
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(paths.DEFAULT_COHORT)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "usable" in proc.stdout
