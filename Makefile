@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data/cohort.csv
 OUT    ?= _build
+# Options for reading the data (build and validate), e.g. DATA_OPTS="--hba1c-unit ifcc"
+DATA_OPTS ?=
 # Extra options for `livingpaper build`, e.g. BUILD_OPTS="--severe-above 8.5"
 BUILD_OPTS ?=
 
@@ -25,10 +27,10 @@ $(STAMP): requirements.lock pyproject.toml
 env: $(STAMP) ## Create the pinned environment in .venv (done automatically by the other targets)
 
 book: $(STAMP) ## Build the book from DATA (default data/cohort.csv) into OUT (default _build)
-	$(BIN)/livingpaper build --data "$(DATA)" --out "$(OUT)" $(BUILD_OPTS)
+	$(BIN)/livingpaper build --data "$(DATA)" --out "$(OUT)" $(DATA_OPTS) $(BUILD_OPTS)
 
 validate: $(STAMP) ## Check DATA without building (exit 0 when usable)
-	$(BIN)/livingpaper validate --data "$(DATA)"
+	$(BIN)/livingpaper validate --data "$(DATA)" $(DATA_OPTS)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest

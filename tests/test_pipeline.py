@@ -223,3 +223,93 @@ def test_cli_validate_accepts_the_default_cohort():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "usable" in proc.stdout
+
+
+# Degenerate but valid data still give a complete book, with the reasons in words.
+# A: moderate changes all equal (zero variance), one severe patient, every dose the same
+#    (so the low-dose group is empty), and an excluded row whose id carries markup.
+DEGENERATE_A = """\
+patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months
+B01,7.0,6.5,1000000000,adipose,12
+B02,7.4,6.9,1000000000,adipose,14
+B03,6.6,6.1,1000000000,bone_marrow,16
+B04,9.0,8.0,1000000000,umbilical_cord,18
+"<b>X</b>*y*",7.1,,1000000000,adipose,20
+"""
+# B: nobody severe, and nobody's HbA1c changed.
+DEGENERATE_B = """\
+patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months
+C01,7.0,7.0,100000000,adipose,12
+C02,7.5,7.5,2000000000,bone_marrow,14
+C03,6.5,6.5,500000000,umbilical_cord,16
+"""
+
+
+@pytest.fixture(scope="module")
+def degenerate_books(tmp_path_factory):
+    root = tmp_path_factory.mktemp("degenerate")
+    (root / "a.csv").write_text(DEGENERATE_A, encoding="utf-8")
+    (root / "b.csv").write_text(DEGENERATE_B, encoding="utf-8")
+    out = root / "book"
+    first = pipeline.build(root / "a.csv", out, log=lambda _: None)
+    first_html = {p.name: p.read_text() for p in (out / "html" / "chapters" / "results").glob("*.html")}
+    first_html["data.html"] = (out / "html" / "chapters" / "data.html").read_text()
+    lines: list[str] = []
+    second = pipeline.build(root / "b.csv", out, log=lines.append)
+    return {"out": out, "a": first, "a_html": first_html, "b": second, "log": lines}
+
+
+def test_degenerate_sections_are_marked_not_estimable_with_reasons(degenerate_books):
+    a = degenerate_books["a"]["sections"]
+    assert a["overall"]["estimable"] is True and a["overall"]["n"] == 4
+    for name in ("moderate", "severe", "dose_low", "dose_comparison", "dose_correlation"):
+        assert a[name]["estimable"] is False, name
+        assert a[name]["reason"], name
+        assert a[name].get("p") is None and a[name].get("pearson_p") is None, name
+    assert a["moderate"]["n"] == 3 and a["moderate"]["mean_reduction"] == pytest.approx(0.5)
+    assert a["severe"]["n"] == 1 and a["dose_low"]["n"] == 0
+    b = degenerate_books["b"]["sections"]
+    assert b["severe"]["n"] == 0 and b["severe"]["estimable"] is False
+    assert b["overall"]["estimable"] is False and b["overall"]["mean_reduction"] == 0
+    assert b["dose_correlation"]["estimable"] is False
+
+
+def test_degenerate_pages_say_why_in_words(degenerate_books):
+    html = degenerate_books["a_html"]
+    assert "Not estimable" in html["severe.html"] or "not estimable" in html["severe.html"]
+    assert "not estimable" in html["dose.html"]
+    severe_b = (degenerate_books["out"] / "html" / "chapters" / "results" / "severe.html").read_text()
+    assert "No patient of this dataset belongs to" in severe_b
+
+
+def test_markup_in_a_patient_id_is_shown_as_text(degenerate_books):
+    page = degenerate_books["a_html"]["data.html"]
+    assert "<b>X</b>" not in page
+    assert "&lt;b&gt;X&lt;/b&gt;*y*" in page
+
+
+def test_rebuild_into_the_same_folder_reports_what_changed(degenerate_books):
+    out = degenerate_books["out"]
+    record = json.loads((out / "changes.json").read_text())
+    assert record["previous_build"]["data_file"] == "a.csv"
+    by_key = {c["key"]: c for c in record["changes"]}
+    assert by_key["sections.overall.estimable"]["note"] == "became not estimable"
+    assert by_key["sections.overall.n"]["old"] == 4 and by_key["sections.overall.n"]["new"] == 3
+    page = (out / "html" / "chapters" / "changes.html").read_text()
+    assert "became not estimable" in page
+    assert any("sections.overall.estimable" in line for line in degenerate_books["log"])
+
+
+def test_cli_refuses_identifier_columns_without_printing_their_values(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text(SMALL_COHORT.replace("patient_id,", "patient_name,patient_id,", 1)
+                    .replace("\nA01,", "\nTaro Yamada,A01,").replace("\nA", "\nx,A"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "column patient_name: looks like a name" in proc.stderr
+    assert "Yamada" not in proc.stderr + proc.stdout
+    allowed = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path),
+                              "--allow-identifiers"], capture_output=True, text=True)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Yamada" not in allowed.stderr + allowed.stdout

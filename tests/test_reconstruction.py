@@ -146,3 +146,11 @@ def test_implied_sd_inverts_the_t_test(paper):
 def test_post_treatment_values_are_clinically_plausible(cohort):
     low, high = reconstruction.PLAUSIBLE_HBA1C
     assert cohort["hba1c_post"].between(low, high).all()
+
+
+def test_data_readme_states_the_derived_sizes_the_code_derives(paper):
+    design = reconstruction.derive_design(paper)
+    readme = (paths.DATA_DIR / "README.md").read_text(encoding="utf-8")
+    assert f"feasible severe sizes: {min(design.feasible_n_severe)} to {max(design.feasible_n_severe)}" in readme
+    assert f"{design.n_severe} severe,\n   {design.n_moderate} moderate" in readme
+    assert f"correlation {reconstruction.BASELINE_CHANGE_CORRELATION}" in readme

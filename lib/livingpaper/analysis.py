@@ -68,11 +68,12 @@ def population(cohort: Cohort, section: str, params: Parameters) -> pd.DataFrame
 def definition(section: str, params: Parameters) -> str:
     """The population of a section in words, with the thresholds of this build."""
     return {
-        "overall": "all patients with a baseline and a post-treatment HbA1c",
-        "moderate": f"baseline HbA1c from {params.moderate_min:.1f} % to {params.severe_above:.1f} % (inclusive)",
-        "severe": f"baseline HbA1c above {params.severe_above:.1f} %",
-        "dose_high": f"at least {format_cells(params.dose_cutoff_cells)} cells",
-        "dose_low": f"fewer than {format_cells(params.dose_cutoff_cells)} cells",
+        "overall": "all patients with both a baseline and a post-treatment HbA1c",
+        "moderate": f"patients with a baseline HbA1c from {params.moderate_min:.1f} % to "
+                    f"{params.severe_above:.1f} % (inclusive)",
+        "severe": f"patients with a baseline HbA1c above {params.severe_above:.1f} %",
+        "dose_high": f"patients who received at least {format_cells(params.dose_cutoff_cells)} cells",
+        "dose_low": f"patients who received fewer than {format_cells(params.dose_cutoff_cells)} cells",
     }[section]
 
 
@@ -88,23 +89,50 @@ def dose_correlation(cohort: Cohort) -> stats.DoseCorrelation:
     return stats.dose_correlation(cohort.analysed.dropna(subset=["dose_cells"]))
 
 
+def _mean_sd(values: pd.Series | None) -> tuple[float | None, float | None]:
+    values = values.dropna() if values is not None else pd.Series(dtype=float)
+    mean = float(values.mean()) if len(values) else None
+    return mean, (float(values.std(ddof=1)) if len(values) > 1 else None)
+
+
 def cohort_summary(cohort: Cohort) -> dict[str, Any]:
-    """Descriptors of the whole file (all valid rows): dose, sources, follow-up, safety."""
+    """Descriptors of the whole file (all valid rows): dose, sources, follow-up, safety, and
+    the optional characteristics (age, sex, BMI, diabetes duration) where the file has them."""
     data = cohort.data
+    column = lambda name: data[name] if name in data else None  # noqa: E731
     dose = data["dose_cells"].dropna()
     follow = data["followup_months"].dropna()
-    sae = data["serious_adverse_event"].dropna() if "serious_adverse_event" in data else None
+    sae = column("serious_adverse_event")
+    sex = column("sex")
+    duration = column("diabetes_duration_years")
+    duration = duration.dropna() if duration is not None else pd.Series(dtype=float)
+    age_mean, age_sd = _mean_sd(column("age_years"))
+    bmi_mean, bmi_sd = _mean_sd(column("bmi_kg_m2"))
+    baseline_mean, baseline_sd = _mean_sd(data["hba1c_baseline"])
+    quantile = lambda x, q: float(x.quantile(q)) if len(x) else None  # noqa: E731
     return {
         "n_rows": int(cohort.n_rows),
         "n_analysed": int(cohort.n_analysed),
+        "hba1c_baseline_mean": baseline_mean,
+        "hba1c_baseline_sd": baseline_sd,
         "dose_min_cells": float(dose.min()) if len(dose) else None,
         "dose_max_cells": float(dose.max()) if len(dose) else None,
-        "dose_median_cells": float(dose.median()) if len(dose) else None,
+        "dose_median_cells": quantile(dose, 0.5),
         "msc_sources": {k: int(v) for k, v in sorted(data["msc_source"].value_counts().items())},
-        "followup_median_months": float(follow.median()) if len(follow) else None,
+        "followup_median_months": quantile(follow, 0.5),
         "followup_min_months": float(follow.min()) if len(follow) else None,
         "followup_max_months": float(follow.max()) if len(follow) else None,
         "serious_adverse_events": int(sae.sum()) if sae is not None else None,
+        "serious_adverse_events_recorded_n": int(sae.notna().sum()) if sae is not None else None,
+        "age_years_mean": age_mean,
+        "age_years_sd": age_sd,
+        "sex_recorded_n": int(sex.notna().sum()) if sex is not None else None,
+        "female_n": int((sex == "female").sum()) if sex is not None else None,
+        "bmi_kg_m2_mean": bmi_mean,
+        "bmi_kg_m2_sd": bmi_sd,
+        "diabetes_duration_years_median": quantile(duration, 0.5),
+        "diabetes_duration_years_q1": quantile(duration, 0.25),
+        "diabetes_duration_years_q3": quantile(duration, 0.75),
     }
 
 

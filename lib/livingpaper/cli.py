@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a data file without building")
     validate.add_argument("--data", type=Path, required=True)
+    for command in (build, validate):
+        command.add_argument("--hba1c-unit", choices=dataset.HBA1C_UNITS, default="ngsp",
+                             help="unit of the hba1c_baseline/hba1c_post columns: ngsp (%%, default) or "
+                                  "ifcc (mmol/mol); columns named *_mmol_mol are always IFCC")
+        command.add_argument("--allow-identifiers", action="store_true",
+                             help="build even if columns look like direct patient identifiers (they are dropped)")
 
     reconstruct = sub.add_parser("reconstruct", help="regenerate the reconstructed cohort from data/published.yaml")
     reconstruct.add_argument("--out", type=Path, default=paths.DEFAULT_COHORT)
@@ -40,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "validate":
-            cohort = dataset.load(args.data)
+            cohort = dataset.load(args.data, hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers)
+            for note in cohort.notes:
+                print(f"{args.data.name}: {note}")
             print(f"{args.data}: usable: {cohort.n_rows} rows, {cohort.n_analysed} with both HbA1c values, "
                   f"{len(cohort.excluded)} exclusion(s)")
             for e in cohort.excluded:
@@ -53,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"severe n = {report['design']['n_severe']} of feasible {report['design']['feasible_n_severe']})")
             return 0
         params = analysis.Parameters(args.moderate_min, args.severe_above, args.dose_cutoff_cells)
-        pipeline.build(args.data, args.out, params, command=["livingpaper", *(argv or sys.argv[1:])])
+        pipeline.build(args.data, args.out, params, command=["livingpaper", *(argv or sys.argv[1:])],
+                       hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers)
         return 0
     except dataset.DataError as exc:
         for line in exc.problems:

@@ -27,7 +27,7 @@ import jupytext
 import nbformat
 import papermill
 
-from . import analysis, dataset, paths, provenance
+from . import analysis, changes, dataset, paths, provenance
 
 KERNEL_NAME = "livingpaper"
 
@@ -52,6 +52,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("severe", "templates/paired.md", "chapters/results/severe", "Severe diabetes", {"section": "severe"}),
     Chapter("dose", "templates/dose.md", "chapters/results/dose", "Dose subgroups"),
     Chapter("data", "data.md", "chapters/data"),
+    Chapter("changes", "changes.md", "chapters/changes"),
     Chapter("reproducibility", "reproducibility.md", "chapters/reproducibility"),
     Chapter("references", "references.md", "chapters/references", execute=False),
 )
@@ -140,6 +141,18 @@ def _sphinx(book_dir: Path, out_dir: Path) -> None:
         raise BuildError("Jupyter Book failed:\n" + "\n".join(problems[:20]))
 
 
+def _previous_build(out: Path) -> dict[str, Any] | None:
+    """results.json and the build record of the book currently in OUT, if there is one."""
+    try:
+        results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    when = {"built_at_utc": record.get("built_at_utc"), "data_file": record.get("data", {}).get("file"),
+            "data_sha256": record.get("data", {}).get("sha256"), "commit": record.get("code", {}).get("commit")}
+    return {"results": results, "when": when}
+
+
 def _swap_into(staging: Path, out: Path) -> None:
     old = out.with_name(f".{out.name}.old")
     shutil.rmtree(old, ignore_errors=True)
@@ -161,12 +174,19 @@ def _check_out(out: Path) -> None:
 
 
 def build(data: str | Path, out: str | Path, params: analysis.Parameters | None = None,
-          log: Callable[[str], None] = print, command: list[str] | None = None) -> dict[str, Any]:
-    """Build the whole book from ``data`` into ``out``; returns the results document."""
+          log: Callable[[str], None] = print, command: list[str] | None = None,
+          hba1c_unit: str = "ngsp", allow_identifiers: bool = False) -> dict[str, Any]:
+    """Build the whole book from ``data`` into ``out``; returns the results document.
+
+    ``hba1c_unit`` and ``allow_identifiers`` are passed to :func:`livingpaper.dataset.load`.
+    """
     params = params or analysis.Parameters()
     data, out = Path(data), Path(out).absolute()
     started = time.perf_counter()
-    cohort = dataset.load(data)  # DataError: nothing has been written yet
+    # DataError here: nothing has been written yet.
+    cohort = dataset.load(data, hba1c_unit=hba1c_unit, allow_identifiers=allow_identifiers)
+    for note in cohort.notes:
+        log(f"{data.name}: {note}")
     _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
@@ -177,7 +197,16 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         results = analysis.results(cohort, params, reconstructed=is_reconstruction(cohort))
         results["dataset"]["path"] = _display_path(data)
         _write_json(staging / "results.json", results)
-        _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv))
+        previous = _previous_build(out)
+        changed = changes.compare(previous["results"] if previous else None, results)
+        _write_json(staging / "changes.json", {
+            "previous_build": previous["when"] if previous else None,
+            "changes": [c.to_dict() for c in changed],
+        })
+        _write_json(staging / "provenance.json", provenance.record(
+            results, command or sys.argv, {"hba1c_unit": hba1c_unit, "allow_identifiers": allow_identifiers}))
+        # The chapters read the validated cohort, not the raw file: validated once, same for all.
+        dataset.save(cohort, staging / "cohort")
         for name in ("_config.yml", "_toc.yml", "references.bib"):
             if (paths.ROOT / name).is_file():
                 shutil.copy2(paths.ROOT / name, book_dir / name)
@@ -185,11 +214,12 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         os.environ["JUPYTER_PATH"] = str(staging / "jupyter")
         os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
         common = {
-            "data_path": str(data.resolve()),
+            "data_path": str(staging / "cohort"),
             "data_name": results["dataset"]["path"],
             "reconstructed": results["dataset"]["reconstructed"],
             "results_path": str(staging / "results.json"),
             "provenance_path": str(staging / "provenance.json"),
+            "changes_path": str(staging / "changes.json"),
             **params.to_dict(),
         }
         executed = [c for c in CHAPTERS if c.execute]
@@ -210,6 +240,7 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         shutil.rmtree(book_dir)
         shutil.rmtree(jb_dir)
         shutil.rmtree(staging / "jupyter")
+        shutil.rmtree(staging / "cohort")
     except BaseException:
         failed = out.with_name(f".{out.name}.failed")
         shutil.rmtree(failed, ignore_errors=True)
@@ -217,5 +248,8 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             staging.rename(failed)
         raise
     _swap_into(staging, out)
+    if previous:
+        for line in changes.summary(changed):
+            log(line)
     log(f"Book written to {out / 'html' / 'index.html'} ({time.perf_counter() - started:.0f} s in all)")
     return results

@@ -33,7 +33,7 @@ def package_versions() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
-def record(results: dict[str, Any], command: list[str]) -> dict[str, Any]:
+def record(results: dict[str, Any], command: list[str], load_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The provenance document written beside ``results.json``."""
     return {
         "data": {
@@ -43,6 +43,7 @@ def record(results: dict[str, Any], command: list[str]) -> dict[str, Any]:
             "reconstructed": results["dataset"]["reconstructed"],
         },
         "parameters": results["parameters"],
+        "load_options": load_options or {},
         "code": git_state(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

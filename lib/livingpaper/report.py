@@ -28,7 +28,14 @@ POPULATION_NAMES = {
 
 def escape(text: Any) -> str:
     """Text from the data, safe to place in MyST Markdown (no markup, no HTML)."""
-    return "".join(_ESCAPES.get(c, c) for c in str(text))
+    # A line break would end a table row or a paragraph: data text stays on one line.
+    one_line = " ".join(str(text).splitlines())
+    return "".join(_ESCAPES.get(c, c) for c in one_line)
+
+
+def code(text: Any) -> str:
+    """Inline code: shown literally (no escaping needed inside, except the backtick itself)."""
+    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
 
 
 def _num(value: float | None, decimals: int = 2) -> str:
@@ -41,11 +48,15 @@ def _df(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def markdown_table(frame: pd.DataFrame, escape_cells: bool = True) -> str:
-    """A pipe table; cells are escaped unless the caller built them from numbers."""
+def markdown_table(frame: pd.DataFrame, escape_cells: bool = True, numeric: bool = True) -> str:
+    """A pipe table; cells are escaped unless the caller built them from numbers.
+
+    The first column is left-aligned; the others are right-aligned when ``numeric``.
+    """
     cell = escape if escape_cells else str
+    other = "--:" if numeric else ":--"
     lines = ["| " + " | ".join(escape(c) for c in frame.columns) + " |",
-             "|" + "|".join(":--" if i == 0 else "--:" for i in range(len(frame.columns))) + "|"]
+             "|" + "|".join(":--" if i == 0 else other for i in range(len(frame.columns))) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
 
@@ -55,14 +66,14 @@ def data_note(reconstructed: bool, data_name: str) -> Markdown:
     if reconstructed:
         return Markdown(
             ":::{important}\nThese results are computed from the **reconstructed cohort** "
-            f"(`{escape(data_name)}`), not from the patients of the paper: their data are not public. "
+            f"({code(data_name)}), not from the patients of the paper: their data are not public. "
             "The reconstruction is built from the published figures alone and agrees with each of them "
             "at the precision the paper reports it (see {doc}`/chapters/data`). Agreement with the paper is "
             "therefore expected by construction; what this book adds is the full set of statistics, "
             "the checks, and a pipeline that recomputes everything on real data.\n:::"
         )
     return Markdown(
-        f":::{{note}}\nThese results are computed from `{escape(data_name)}`. The column *published* "
+        f":::{{note}}\nThese results are computed from {code(data_name)}. The column *published* "
         "shows what Matsuoka et al. 2025 reported for their own cohort, for comparison.\n:::"
     )
 
@@ -74,10 +85,13 @@ def headline(result: stats.PairedReduction, section: str, params: Parameters) ->
         return Markdown(f"No patient of this dataset belongs to {who}, so this section is not estimable.")
     if not result.estimable:
         return Markdown(f"In {who}, n = {result.n}. {escape(result.reason)}")
-    direction = "fell" if result.mean_reduction > 0 else "rose"
+    if result.mean_reduction == 0:
+        change = f"mean HbA1c did not change ({result.baseline_mean:.2f} % before and after)"
+    else:
+        direction = "fell" if result.mean_reduction > 0 else "rose"
+        change = f"mean HbA1c {direction} from {result.baseline_mean:.2f} % to {result.post_mean:.2f} %"
     return Markdown(
-        f"In {who}, n = {result.n}, mean HbA1c {direction} from {result.baseline_mean:.2f} % "
-        f"to {result.post_mean:.2f} %, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
+        f"In {who}, n = {result.n}, {change}, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
         f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({_df(result.df)}) = {result.t:.2f}, "
         f"{stats.format_p(result.p)})."
     )
@@ -125,7 +139,7 @@ def published_table(comparison: pd.DataFrame) -> str:
     shown = comparison.assign(match=comparison["match"].map({True: "✓ matches", False: "✗ differs"}))
     shown = shown[["figure", "published", "reproduced", "match"]]
     shown.columns = ["Figure", "Published (Matsuoka 2025)", "This build", "Match at the paper's precision"]
-    return markdown_table(shown)
+    return markdown_table(shown, numeric=False)
 
 
 def dose_comparison_sentence(result: stats.DoseComparison, params: Parameters) -> Markdown:
@@ -168,7 +182,7 @@ def exclusions_table(excluded: Iterable[dict[str, Any]]) -> str:
     if frame.empty:
         return "No row was excluded."
     frame.columns = ["Row of the file", "Patient id", "Reason"]
-    return markdown_table(frame)
+    return markdown_table(frame, numeric=False)
 
 
 KEY_PACKAGES = ("livingpaper", "jupyter-book", "myst-nb", "sphinx", "papermill", "numpy", "pandas",
@@ -179,19 +193,21 @@ def provenance_table(record: dict[str, Any] | None) -> str:
     """The build's data, code, parameters and time, from provenance.json."""
     if record is None:
         return "This page was executed outside a build: there is no provenance record."
-    code = record["code"]
-    state = "unknown" if code["dirty"] is None else ("with uncommitted changes" if code["dirty"] else "clean")
+    commit, dirty = record["code"]["commit"], record["code"]["dirty"]
+    state = "unknown" if dirty is None else ("with uncommitted changes" if dirty else "clean")
     rows = [
-        ("Data file", f"`{escape(record['data']['file'])}`"),
-        ("Data SHA-256", f"`{record['data']['sha256']}`"),
+        ("Data file", code(record["data"]["file"])),
+        ("Data SHA-256", code(record["data"]["sha256"])),
         ("Rows in the file", f"{record['data']['n_rows']}"),
         ("Reconstructed cohort of the paper", "yes" if record["data"]["reconstructed"] else "no"),
-        ("Code (git commit)", "not a git checkout" if code["commit"] is None else f"`{code['commit']}` ({state})"),
-        *[(f"Parameter `{k}`", f"{v:g}") for k, v in record["parameters"].items()],
+        ("Code (git commit)", "not a git checkout" if commit is None else f"{code(commit)} ({state})"),
+        ("Moderate group from (baseline HbA1c, %)", f"{record['parameters']['moderate_min']:.1f}"),
+        ("Severe group above (baseline HbA1c, %)", f"{record['parameters']['severe_above']:.1f}"),
+        ("High dose from (cells)", format_cells(record["parameters"]["dose_cutoff_cells"])),
         ("Python", escape(record["python"])),
         ("Built (UTC)", escape(record["built_at_utc"])),
     ]
-    return markdown_table(pd.DataFrame(rows, columns=["Item", "Value"]), escape_cells=False)
+    return markdown_table(pd.DataFrame(rows, columns=["Item", "Value"]), escape_cells=False, numeric=False)
 
 
 def packages_table(record: dict[str, Any] | None) -> str:
@@ -199,7 +215,7 @@ def packages_table(record: dict[str, Any] | None) -> str:
     if record is None:
         return ""
     rows = [(name, record["packages"].get(name, "not installed")) for name in KEY_PACKAGES]
-    return (markdown_table(pd.DataFrame(rows, columns=["Package", "Version"]))
+    return (markdown_table(pd.DataFrame(rows, columns=["Package", "Version"]), numeric=False)
             + f"\n\n{len(record['packages'])} packages in all; `provenance.json` lists every one.")
 
 
@@ -211,3 +227,65 @@ def data_dictionary(columns: Iterable[Any]) -> str:
         need = "required" if c.required else "optional"
         entries.append(f"`{c.name}`\n: {c.type}{unit}; {need}; allowed: {c.allowed}.\n  {c.description}\n")
     return "\n".join(entries)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return {True: "true", False: "false", None: "–"}[v]
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return escape(v)
+
+
+def changes_report(record: dict[str, Any] | None) -> str:
+    """The changes page: the previous build, the flagged changes, then every change."""
+    if record is None or record["previous_build"] is None:
+        return "This is the first build in this output folder: there is nothing to compare with."
+    prev = record["previous_build"]
+    head = (f"Previous build: {escape(prev['built_at_utc'])} UTC, data file {code(prev['data_file'])} "
+            f"(SHA-256 {code(str(prev['data_sha256'])[:12] + '…')}).")
+    rows = record["changes"]
+    if not rows:
+        return head + "\n\nNo number changed."
+    flagged = [r for r in rows if r["note"]]
+    parts = [head, f"{len(rows)} value(s) changed."]
+    if flagged:
+        parts.append("What matters most:\n\n" + "\n".join(
+            f"- {code(r['key'])}: {_value(r['old'])} → {_value(r['new'])}, **{escape(r['note'])}**"
+            for r in flagged))
+    table = pd.DataFrame([(r["key"], _value(r["old"]), _value(r["new"]), escape(r["note"])) for r in rows],
+                         columns=["Value", "Previous build", "This build", "Note"])
+    table["Value"] = table["Value"].map(code)
+    parts.append(markdown_table(table, escape_cells=False))
+    return "\n\n".join(parts)
+
+
+def characteristics_table(summary: dict[str, Any]) -> str:
+    """Table 1: the patients' characteristics (all valid rows of the file)."""
+    n = summary["n_rows"]
+    missing = "not recorded"
+    pct = lambda k, of: f"{k} ({100 * k / of:.0f} %)" if of else "–"  # noqa: E731
+    mean_sd = lambda m, s: missing if m is None else f"{m:.1f} ({_num(s, 1)})"  # noqa: E731
+    rows = [
+        ("Patients, n", f"{n}"),
+        ("Age, years, mean (SD)", mean_sd(summary["age_years_mean"], summary["age_years_sd"])),
+        ("Female, n (%)", missing if summary["female_n"] is None
+         else pct(summary["female_n"], summary["sex_recorded_n"])),
+        ("BMI, kg/m², mean (SD)", mean_sd(summary["bmi_kg_m2_mean"], summary["bmi_kg_m2_sd"])),
+        ("Diabetes duration, years, median (IQR)", missing if summary["diabetes_duration_years_median"] is None
+         else f"{summary['diabetes_duration_years_median']:.1f} ({summary['diabetes_duration_years_q1']:.1f}"
+              f" to {summary['diabetes_duration_years_q3']:.1f})"),
+        ("Baseline HbA1c, %, mean (SD)", "–" if summary["hba1c_baseline_mean"] is None
+         else f"{summary['hba1c_baseline_mean']:.2f} ({_num(summary['hba1c_baseline_sd'])})"),
+        ("MSC dose, cells, median (range)", "–" if summary["dose_median_cells"] is None
+         else f"{format_cells(summary['dose_median_cells'])} ({format_cells(summary['dose_min_cells'])} "
+              f"to {format_cells(summary['dose_max_cells'])})"),
+        *[(f"MSC source: {escape(source.replace('_', ' '))}, n (%)", pct(k, n))
+          for source, k in summary["msc_sources"].items()],
+        ("Follow-up, months, median (range)", "–" if summary["followup_median_months"] is None
+         else f"{summary['followup_median_months']:.0f} ({summary['followup_min_months']:.0f} "
+              f"to {summary['followup_max_months']:.0f})"),
+        ("Serious adverse events, n", missing if summary["serious_adverse_events"] is None
+         else f"{summary['serious_adverse_events']}"),
+    ]
+    return markdown_table(pd.DataFrame(rows, columns=["Characteristic", "Value"]), escape_cells=False)

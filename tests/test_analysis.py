@@ -1,0 +1,366 @@
+"""Tests for livingpaper.analysis: populations, Parameters and the results document.
+
+Every expected statistic is recomputed here independently: means and SDs with numpy,
+t-tests and intervals with statsmodels, the Wilcoxon signed-rank p by enumerating all
+sign flips, correlations with numpy and the t distribution by hand.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats as sps
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from conftest import cohort_frame, set_cell, write_csv
+from livingpaper import analysis, dataset, paths
+from livingpaper.analysis import Parameters
+
+# Populations of the fixture (tests/conftest.py) with the paper's thresholds, by hand.
+MODERATE = {"P01", "P02", "P03", "P04", "P05"}       # 6.2 <= baseline <= 8.0
+SEVERE = {"P06", "P07", "P08", "P09"}                # baseline > 8.0
+HIGH = {"P01", "P03", "P06", "P07", "P10"}           # dose >= 1e9
+LOW = {"P02", "P04", "P05", "P08", "P09"}            # dose < 1e9
+ALL = MODERATE | SEVERE | {"P10"}
+
+# The results.json contract of DESIGN.md, written out.
+DATASET_KEYS = {"path", "sha256", "n_rows", "n_analysed", "excluded", "reconstructed"}
+PARAMETER_KEYS = {"moderate_min", "severe_above", "dose_cutoff_cells"}
+PAIRED_KEYS = {"estimable", "reason", "n", "baseline_mean", "baseline_sd", "post_mean", "post_sd",
+               "mean_reduction", "sd_reduction", "ci95_low", "ci95_high", "t", "df", "p", "cohen_dz",
+               "wilcoxon_p"}
+COMPARISON_KEYS = {"estimable", "reason", "difference", "ci95_low", "ci95_high", "t", "df", "p", "test"}
+CORRELATION_KEYS = {"estimable", "reason", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"}
+PAIRED_SECTIONS = ["overall", "moderate", "severe", "dose_high", "dose_low"]
+
+
+def load(tmp_path, frame=None):
+    return dataset.load(write_csv(tmp_path, cohort_frame() if frame is None else frame))
+
+
+def ids(frame: pd.DataFrame) -> set[str]:
+    return set(frame["patient_id"])
+
+
+@pytest.fixture
+def cohort(cohort_csv):
+    return dataset.load(cohort_csv)
+
+
+# --------------------------------------------------------------------------- populations
+
+
+def test_populations_with_the_paper_thresholds(cohort):
+    p = Parameters()
+    assert ids(analysis.population(cohort, "overall", p)) == ALL
+    assert ids(analysis.population(cohort, "moderate", p)) == MODERATE
+    assert ids(analysis.population(cohort, "severe", p)) == SEVERE
+    assert ids(analysis.population(cohort, "dose_high", p)) == HIGH
+    assert ids(analysis.population(cohort, "dose_low", p)) == LOW
+
+
+@pytest.mark.parametrize("baseline, moderate, severe", [
+    (8.0, True, False),   # the upper edge of moderate is inclusive
+    (8.1, False, True),
+    (6.2, True, False),   # the lower edge of moderate is inclusive
+    (6.1, False, False),  # below the paper's groups
+])
+def test_baseline_at_the_boundaries(tmp_path, baseline, moderate, severe):
+    frame = set_cell(cohort_frame(), "P05", "hba1c_baseline", baseline)
+    cohort = load(tmp_path, frame)
+    p = Parameters()
+    assert ("P05" in ids(analysis.population(cohort, "moderate", p))) is moderate
+    assert ("P05" in ids(analysis.population(cohort, "severe", p))) is severe
+    assert "P05" in ids(analysis.population(cohort, "overall", p))
+
+
+@pytest.mark.parametrize("dose, high", [(1_000_000_000, True), (999_999_999, False), (1e9 + 1, True)])
+def test_dose_exactly_at_the_cutoff_is_high(tmp_path, dose, high):
+    cohort = load(tmp_path, set_cell(cohort_frame(), "P02", "dose_cells", dose))
+    p = Parameters()
+    assert ("P02" in ids(analysis.population(cohort, "dose_high", p))) is high
+    assert ("P02" in ids(analysis.population(cohort, "dose_low", p))) is (not high)
+
+
+def test_patient_without_post_value_is_in_no_population(tmp_path):
+    cohort = load(tmp_path, set_cell(cohort_frame(), "P06", "hba1c_post", ""))
+    for section in PAIRED_SECTIONS:
+        assert "P06" not in ids(analysis.population(cohort, section, Parameters()))
+
+
+def test_patient_without_dose_is_in_no_dose_population_but_in_the_others(tmp_path):
+    cohort = load(tmp_path, set_cell(cohort_frame(), "P07", "dose_cells", ""))
+    p = Parameters()
+    assert "P07" in ids(analysis.population(cohort, "overall", p))
+    assert "P07" in ids(analysis.population(cohort, "severe", p))
+    assert "P07" not in ids(analysis.population(cohort, "dose_high", p))
+    assert "P07" not in ids(analysis.population(cohort, "dose_low", p))
+
+
+def test_unknown_section_is_an_error(cohort):
+    with pytest.raises(KeyError):
+        analysis.population(cohort, "mild", Parameters())
+
+
+def test_changing_thresholds_changes_the_populations(cohort):
+    higher = Parameters(severe_above=9.0)
+    assert ids(analysis.population(cohort, "moderate", higher)) == MODERATE | {"P06", "P09"}
+    assert ids(analysis.population(cohort, "severe", higher)) == {"P07", "P08"}
+    lower_min = Parameters(moderate_min=6.0)
+    assert ids(analysis.population(cohort, "moderate", lower_min)) == MODERATE | {"P10"}
+    cutoff = Parameters(dose_cutoff_cells=2e9)
+    assert ids(analysis.population(cohort, "dose_high", cutoff)) == {"P03", "P07"}
+    assert ids(analysis.population(cohort, "dose_low", cutoff)) == ALL - {"P03", "P07"}
+
+
+def test_changing_thresholds_changes_the_results(cohort):
+    default = analysis.results(cohort, Parameters(), reconstructed=False)
+    moved = analysis.results(cohort, Parameters(severe_above=9.0), reconstructed=False)
+    assert default["sections"]["severe"]["n"] == 4 and moved["sections"]["severe"]["n"] == 2
+    assert moved["parameters"]["severe_above"] == 9.0
+
+
+# --------------------------------------------------------------------------- Parameters
+
+
+def test_parameter_defaults_are_the_paper_definitions():
+    definitions = yaml.safe_load(paths.PUBLISHED_FIGURES.read_text(encoding="utf-8"))["definitions"]
+    p = Parameters()
+    assert p.moderate_min == definitions["moderate_min"] == 6.2
+    assert p.severe_above == definitions["severe_above"] == 8.0
+    assert p.dose_cutoff_cells == definitions["dose_cutoff_cells"] == 1e9
+
+
+@pytest.mark.parametrize("moderate_min, severe_above", [(8.0, 8.0), (9.0, 8.0)])
+def test_parameters_reject_moderate_min_not_below_severe_above(moderate_min, severe_above):
+    with pytest.raises(ValueError, match="moderate_min"):
+        Parameters(moderate_min=moderate_min, severe_above=severe_above)
+
+
+@pytest.mark.parametrize("cutoff", [0, -1e9, float("nan")])
+def test_parameters_reject_a_non_positive_dose_cutoff(cutoff):
+    with pytest.raises(ValueError, match="dose_cutoff_cells"):
+        Parameters(dose_cutoff_cells=cutoff)
+
+
+def test_parameters_to_dict_gives_plain_floats():
+    d = Parameters(moderate_min=6.5, severe_above=9, dose_cutoff_cells=5e8).to_dict()
+    assert d == {"moderate_min": 6.5, "severe_above": 9.0, "dose_cutoff_cells": 5e8}
+    assert all(type(v) is float for v in d.values())
+
+
+# --------------------------------------------------------------------------- results document
+
+
+def test_results_have_every_key_of_the_design_contract(cohort):
+    results = analysis.results(cohort, Parameters(), reconstructed=True)
+    assert DATASET_KEYS <= set(results["dataset"])
+    assert PARAMETER_KEYS <= set(results["parameters"])
+    sections = results["sections"]
+    assert set(PAIRED_SECTIONS) | {"dose_comparison", "dose_correlation"} <= set(sections)
+    for name in PAIRED_SECTIONS:
+        assert PAIRED_KEYS <= set(sections[name]), name
+    assert COMPARISON_KEYS <= set(sections["dose_comparison"])
+    assert CORRELATION_KEYS <= set(sections["dose_correlation"])
+
+
+def test_results_are_json_without_nan(tmp_path):
+    # Also with sections that are not estimable (nulls, never NaN) and an exclusion.
+    frame = set_cell(cohort_frame(), "P03", "hba1c_post", "")
+    cohort = load(tmp_path, frame)
+    results = analysis.results(cohort, Parameters(severe_above=10.0, dose_cutoff_cells=1e7), reconstructed=False)
+    assert results["sections"]["severe"]["estimable"] is False
+    text = json.dumps(results, allow_nan=False)
+    assert json.loads(text) == results
+
+
+def test_results_dataset_describes_the_file(tmp_path):
+    path = write_csv(tmp_path, set_cell(cohort_frame(), "P03", "hba1c_post", ""), name="clinic.csv")
+    results = analysis.results(dataset.load(path), Parameters(), reconstructed=False)
+    d = results["dataset"]
+    assert d["path"].endswith("clinic.csv")
+    assert d["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (d["n_rows"], d["n_analysed"]) == (10, 9)
+    assert d["reconstructed"] is False
+    assert [(e["row"], e["patient_id"]) for e in d["excluded"]] == [(4, "P03")]
+    assert set(d["excluded"][0]) == {"row", "patient_id", "reason"}
+
+
+def test_results_record_whether_the_data_are_the_reconstruction(cohort):
+    assert analysis.results(cohort, Parameters(), reconstructed=True)["dataset"]["reconstructed"] is True
+    assert analysis.results(cohort, Parameters(), reconstructed=False)["dataset"]["reconstructed"] is False
+
+
+def fixture_values(patients: set[str]):
+    frame = cohort_frame().set_index("patient_id").loc[sorted(patients)]
+    return frame["hba1c_baseline"].to_numpy(float), frame["hba1c_post"].to_numpy(float)
+
+
+def exact_wilcoxon_p(d: np.ndarray) -> float:
+    """Two-sided exact signed-rank p by enumerating every sign flip (no ties, no zeros)."""
+    ranks = sps.rankdata(np.abs(d))
+    observed = ranks[d > 0].sum()
+    mean = ranks.sum() / 2
+    flips = [sum(r for r, s in zip(ranks, signs) if s) for signs in itertools.product([0, 1], repeat=len(d))]
+    return float(np.mean([abs(w - mean) >= abs(observed - mean) - 1e-9 for w in flips]))
+
+
+@pytest.mark.parametrize("section, patients", [
+    ("overall", ALL), ("moderate", MODERATE), ("severe", SEVERE), ("dose_high", HIGH), ("dose_low", LOW)])
+def test_paired_sections_equal_independent_computation(cohort, section, patients):
+    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"][section]
+    b, a = fixture_values(patients)
+    d = b - a
+    ds = DescrStatsW(d)
+    t, p, df = ds.ttest_mean(0.0)
+    low, high = ds.tconfint_mean(alpha=0.05)
+    assert got["estimable"] is True
+    assert got["n"] == len(patients)
+    assert got["baseline_mean"] == pytest.approx(b.mean(), rel=1e-12)
+    assert got["baseline_sd"] == pytest.approx(b.std(ddof=1), rel=1e-12)
+    assert got["post_mean"] == pytest.approx(a.mean(), rel=1e-12)
+    assert got["post_sd"] == pytest.approx(a.std(ddof=1), rel=1e-12)
+    assert got["mean_reduction"] == pytest.approx(d.mean(), rel=1e-12)
+    assert got["sd_reduction"] == pytest.approx(d.std(ddof=1), rel=1e-12)
+    assert got["t"] == pytest.approx(t, rel=1e-9)
+    assert got["df"] == df == len(patients) - 1
+    assert got["p"] == pytest.approx(p, rel=1e-9)
+    assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((low, high), rel=1e-9)
+    assert got["cohen_dz"] == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-12)
+    assert got["wilcoxon_p"] == pytest.approx(exact_wilcoxon_p(d), rel=1e-9)
+
+
+def test_fixture_reductions_by_hand(cohort):
+    # Guard the fixture itself: the overall mean reduction is 7.0 / 10 percentage points.
+    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]
+    assert got["overall"]["mean_reduction"] == pytest.approx(0.70)
+    assert got["moderate"]["mean_reduction"] == pytest.approx((0.3 + 0.4 + 0.5 + 0.9 - 0.1) / 5)
+    assert got["severe"]["mean_reduction"] == pytest.approx((1.1 + 1.8 + 1.3 + 0.2) / 4)
+
+
+def test_dose_comparison_equals_welch_test_by_statsmodels(cohort):
+    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_comparison"]
+    bh, ah = fixture_values(HIGH)
+    bl, al = fixture_values(LOW)
+    cm = CompareMeans.from_data(bh - ah, bl - al)
+    t, p, df = cm.ttest_ind(usevar="unequal")
+    low, high = cm.tconfint_diff(alpha=0.05, usevar="unequal")
+    assert got["estimable"] is True
+    assert got["difference"] == pytest.approx((bh - ah).mean() - (bl - al).mean(), rel=1e-12)
+    assert got["difference"] == pytest.approx((0.3 + 0.5 + 1.1 + 1.8 + 0.6) / 5 - (0.4 + 0.9 - 0.1 + 1.3 + 0.2) / 5)
+    assert got["t"] == pytest.approx(t, rel=1e-9)
+    assert got["df"] == pytest.approx(df, rel=1e-9)
+    assert got["p"] == pytest.approx(p, rel=1e-9)
+    assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((low, high), rel=1e-9)
+    assert "Welch" in got["test"]
+
+
+def correlation_p(r: float, n: int) -> float:
+    t = r * math.sqrt((n - 2) / (1 - r * r))
+    return float(2 * sps.t.sf(abs(t), n - 2))
+
+
+def test_dose_correlation_equals_pearson_and_spearman_by_hand(cohort):
+    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_correlation"]
+    frame = cohort_frame()
+    dose = frame["dose_cells"].to_numpy(float)
+    reduction = frame["hba1c_baseline"].to_numpy(float) - frame["hba1c_post"].to_numpy(float)
+    r = np.corrcoef(dose, reduction)[0, 1]
+    rho = np.corrcoef(sps.rankdata(dose), sps.rankdata(np.round(reduction, 10)))[0, 1]
+    assert got["estimable"] is True and got["n"] == 10
+    assert got["pearson_r"] == pytest.approx(r, rel=1e-9)
+    assert got["pearson_p"] == pytest.approx(correlation_p(r, 10), rel=1e-6)
+    assert got["spearman_rho"] == pytest.approx(rho, rel=1e-9)
+    assert got["spearman_p"] == pytest.approx(correlation_p(rho, 10), rel=1e-6)
+
+
+def test_dose_correlation_leaves_out_patients_without_dose(tmp_path):
+    cohort = load(tmp_path, set_cell(cohort_frame(), "P07", "dose_cells", ""))
+    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]
+    assert got["dose_correlation"]["n"] == 9
+    assert got["overall"]["n"] == 10
+    assert got["dose_high"]["n"] + got["dose_low"]["n"] == 9
+
+
+# --------------------------------------------------------------------------- not estimable
+
+
+@pytest.mark.parametrize("severe_above, n", [(10.0, 1), (11.0, 0)])
+def test_subgroup_with_one_patient_or_none_is_not_estimable(cohort, severe_above, n):
+    severe = analysis.results(cohort, Parameters(severe_above=severe_above), reconstructed=False)["sections"]["severe"]
+    assert severe["estimable"] is False
+    assert severe["n"] == n
+    assert isinstance(severe["reason"], str) and severe["reason"].strip()
+    for key in ("t", "df", "p", "ci95_low", "ci95_high", "cohen_dz", "wilcoxon_p", "sd_reduction"):
+        assert severe[key] is None, key
+
+
+def test_all_patients_in_one_dose_group_makes_the_comparison_not_estimable(cohort):
+    sections = analysis.results(cohort, Parameters(dose_cutoff_cells=1e7), reconstructed=False)["sections"]
+    assert sections["dose_low"]["n"] == 0 and sections["dose_high"]["n"] == 10
+    comparison = sections["dose_comparison"]
+    assert comparison["estimable"] is False
+    assert comparison["reason"] and "low" in comparison["reason"]
+    assert comparison["p"] is None and comparison["t"] is None and comparison["difference"] is None
+
+
+def test_constant_dose_makes_the_correlation_not_estimable(tmp_path):
+    frame = cohort_frame()
+    frame["dose_cells"] = 1_000_000_000
+    sections = analysis.results(load(tmp_path, frame), Parameters(), reconstructed=False)["sections"]
+    correlation = sections["dose_correlation"]
+    assert correlation["estimable"] is False
+    assert correlation["reason"] and "dose" in correlation["reason"]
+    assert correlation["pearson_r"] is None and correlation["spearman_rho"] is None
+    assert sections["overall"]["estimable"] is True  # the rest of the book still works
+
+
+# --------------------------------------------------------------------------- cohort summary
+
+
+def test_cohort_summary_by_hand(cohort):
+    summary = analysis.cohort_summary(cohort)
+    assert summary["n_rows"] == 10 and summary["n_analysed"] == 10
+    assert summary["dose_min_cells"] == 1e8
+    assert summary["dose_max_cells"] == 2e9
+    # doses sorted: 1e8 2.5e8 3e8 5e8 8e8 | 1e9 1e9 1.5e9 2e9 2e9 -> (8e8 + 1e9) / 2
+    assert summary["dose_median_cells"] == 9e8
+    assert summary["msc_sources"] == {"adipose": 3, "bone_marrow": 2, "umbilical_cord": 5}
+    # follow-up sorted: 6 12 20 24 35 | 40 48 55 60 68 -> (35 + 40) / 2
+    assert summary["followup_median_months"] == 37.5
+    assert summary["followup_min_months"] == 6 and summary["followup_max_months"] == 68
+    assert summary["serious_adverse_events"] == 1
+
+
+def test_cohort_summary_counts_every_valid_row_even_when_excluded(tmp_path):
+    frame = set_cell(cohort_frame(), "P10", "hba1c_post", "")  # P10 has the longest follow-up
+    summary = analysis.cohort_summary(load(tmp_path, frame))
+    assert summary["n_rows"] == 10 and summary["n_analysed"] == 9
+    assert summary["followup_max_months"] == 68
+
+
+def test_cohort_summary_without_adverse_event_column_says_unknown(tmp_path):
+    summary = analysis.cohort_summary(load(tmp_path, cohort_frame().drop(columns=["serious_adverse_event"])))
+    assert summary["serious_adverse_events"] is None
+
+
+def test_results_carry_the_cohort_summary(cohort):
+    results = analysis.results(cohort, Parameters(), reconstructed=False)
+    assert results["cohort"]["dose_min_cells"] == 1e8
+    assert results["cohort"]["msc_sources"] == {"adipose": 3, "bone_marrow": 2, "umbilical_cord": 5}
+
+
+def test_definition_states_the_thresholds_of_the_build():
+    p = Parameters(moderate_min=6.5, severe_above=9.0, dose_cutoff_cells=5e8)
+    assert "6.5" in analysis.definition("moderate", p) and "9.0" in analysis.definition("moderate", p)
+    assert "9.0" in analysis.definition("severe", p)
+    default = Parameters()
+    for section in ("dose_high", "dose_low"):
+        assert analysis.definition(section, p) != analysis.definition(section, default)
+        assert "5" in analysis.definition(section, p)

@@ -1,0 +1,342 @@
+"""Tests for livingpaper.report: the Markdown the chapters display.
+
+What a reader sees is checked by rendering the Markdown with the MyST parser the book
+uses (markdown-it with the MyST plugins) and reading the text back out of the HTML, so
+the tests judge the rendered page, not the exact escaping characters chosen.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from myst_parser.config.main import MdParserConfig
+from myst_parser.parsers.mdit import create_md_parser
+from statsmodels.stats.weightstats import DescrStatsW
+
+from conftest import cohort_frame, set_cell, write_csv
+from livingpaper import analysis, dataset, report, stats
+from livingpaper.analysis import Parameters
+
+MYST = create_md_parser(MdParserConfig(enable_extensions={"dollarmath", "colon_fence", "deflist"}), RendererHTML)
+COMMONMARK = MarkdownIt("commonmark")
+
+HOSTILE_TEXT = [
+    "<script>alert(1)</script>",
+    "**bold**",
+    "[link](http://x)",
+    "a|b",
+    "![img](x.png)",
+    "`code`",
+    "{doc}`intro`",
+    "$x^2$",
+    "# heading",
+    "~~gone~~",
+    "<b>bold</b>",
+    "R&D &amp; co",
+    "back\\slash",
+    "patient's \"id\"",
+    "x_y_z",
+    ":::{note}",
+]
+
+
+class _Text(HTMLParser):
+    """Visible text and element names of rendered HTML; table rows as lists of cell texts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.tags, self.rows, self._cell = [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def rendered(markdown: str) -> _Text:
+    parser = _Text()
+    parser.feed(MYST.render(markdown))
+    return parser
+
+
+def table(markdown: str) -> list[list[str]]:
+    """The rendered table: header row first, one list of cell texts per row."""
+    page = rendered(markdown)
+    assert "table" in page.tags, markdown
+    return page.rows
+
+
+def md(value) -> str:
+    return value.data if hasattr(value, "data") else value
+
+
+@pytest.fixture
+def cohort(cohort_csv):
+    return dataset.load(cohort_csv)
+
+
+# --------------------------------------------------------------------------- escape
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_escaped_data_renders_as_the_same_text_and_no_markup(text):
+    page = rendered(report.escape(text))
+    assert page.tags == ["p"], (text, page.tags)  # a paragraph of text, nothing else
+    assert "".join(page.text).strip() == text
+
+
+def test_escaped_script_tag_contains_no_raw_angle_bracket():
+    escaped = report.escape("<script>alert(1)</script>")
+    assert "<" not in escaped and ">" not in escaped
+
+
+@pytest.mark.parametrize("text, specials", [
+    ("**bold**", "*"),
+    ("[link](http://x)", "[]()"),
+    ("a|b", "|"),
+    ("{doc}`x` $y$", "{}`$"),
+])
+def test_markdown_specials_are_backslash_escaped(text, specials):
+    escaped = report.escape(text)
+    for char in specials:
+        assert escaped.count("\\" + char) == text.count(char), (char, escaped)
+    assert not re.search(r"(?<!\\)[*\[\]()|{}`$]", escaped), escaped
+
+
+def test_escape_of_plain_text_changes_nothing():
+    assert report.escape("MSC-001 umbilical cord 7.5") == "MSC-001 umbilical cord 7.5"
+
+
+# --------------------------------------------------------------------------- exclusions
+
+
+def test_exclusions_table_escapes_patient_ids():
+    excluded = [
+        {"row": 3, "patient_id": "<script>alert(1)</script>", "reason": "post-treatment HbA1c missing"},
+        {"row": 7, "patient_id": "**bold**|[link](http://x)", "reason": "dose missing: dose analyses only"},
+    ]
+    markdown = report.exclusions_table(excluded)
+    assert "<script" not in markdown
+    rows = table(markdown)
+    assert len(rows) == 3  # header + one row per exclusion
+    assert rows[1] == ["3", "<script>alert(1)</script>", "post-treatment HbA1c missing"]
+    assert rows[2] == ["7", "**bold**|[link](http://x)", "dose missing: dose analyses only"]
+    assert "script" not in rendered(markdown).tags and "strong" not in rendered(markdown).tags
+
+
+def test_exclusions_table_from_a_loaded_file_lists_row_id_and_reason(tmp_path):
+    frame = set_cell(cohort_frame(), "P04", "hba1c_post", "")
+    cohort = dataset.load(write_csv(tmp_path, frame))
+    rows = table(report.exclusions_table(cohort.excluded))
+    assert len(rows) == 2
+    assert rows[1][:2] == ["5", "P04"] and "post" in rows[1][2].lower()
+
+
+def test_no_exclusion_is_said_in_words():
+    assert report.exclusions_table([]) == "No row was excluded."
+
+
+def test_patient_id_with_a_line_break_stays_in_one_table_row():
+    markdown = report.exclusions_table([{"row": 2, "patient_id": "MSC\n001", "reason": "dose missing"}])
+    rows = table(markdown)
+    assert len(rows) == 2
+    assert len(rows[1]) == 3 and "MSC" in rows[1][1] and "001" in rows[1][1]
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def reductions(patients):
+    frame = cohort_frame().set_index("patient_id").loc[sorted(patients)]
+    b = frame["hba1c_baseline"].to_numpy(float)
+    a = frame["hba1c_post"].to_numpy(float)
+    return b, a
+
+
+def test_headline_of_an_estimable_result_quotes_its_numbers(cohort):
+    params = Parameters()
+    result = analysis.paired(cohort, "moderate", params)
+    b, a = reductions({"P01", "P02", "P03", "P04", "P05"})
+    d = DescrStatsW(b - a)
+    t, p, df = d.ttest_mean(0)
+    low, high = d.tconfint_mean()
+    assert p >= 0.001  # so the paper's style writes it as p = x.xxx (three significant digits)
+    text = md(report.headline(result, "moderate", params))
+    for expected in [
+        "n = 5", f"{b.mean():.2f} %", f"{a.mean():.2f} %", f"{(b - a).mean():.2f} percentage points",
+        f"95% CI {low:.2f} to {high:.2f}", f"t({df:.0f}) = {t:.2f}", f"p = {p:#.3g}", "fell",
+    ]:
+        assert expected in text, (expected, text)
+    assert "6.2 % to 8.0 %" in text  # the population in words, with this build's thresholds
+
+
+def test_headline_says_rose_when_hba1c_rose(tmp_path):
+    frame = cohort_frame()
+    frame["hba1c_post"] = [round(v + 0.1 * (i + 1), 1) for i, v in enumerate(frame["hba1c_baseline"])]
+    cohort = dataset.load(write_csv(tmp_path, frame))
+    result = analysis.paired(cohort, "overall", Parameters())
+    text = md(report.headline(result, "overall", Parameters()))
+    assert "rose" in text and "fell" not in text
+    assert f"{-0.55:.2f} percentage points" in text  # mean of -0.1 ... -1.0
+
+
+def test_headline_for_an_empty_population_says_so_in_words(cohort):
+    params = Parameters(severe_above=11.0)
+    result = analysis.paired(cohort, "severe", params)
+    assert result.n == 0
+    text = md(report.headline(result, "severe", params))
+    assert "not estimable" in text and "No patient" in text
+    assert "percentage points" not in text and "nan" not in text.lower()
+
+
+def test_headline_for_a_single_patient_says_not_estimable(cohort):
+    params = Parameters(severe_above=10.0)  # only P08 (10.2)
+    result = analysis.paired(cohort, "severe", params)
+    text = md(report.headline(result, "severe", params))
+    assert "n = 1" in text
+    assert "not estimable" in "".join(rendered(text).text).lower()
+    assert "percentage points" not in text and "None" not in text
+
+
+def test_headline_does_not_say_rose_when_the_mean_did_not_change():
+    result = stats.paired_reduction(pd.DataFrame({"hba1c_baseline": [7.0, 7.5], "hba1c_post": [7.5, 7.0]}))
+    assert result.estimable and result.mean_reduction == 0
+    assert "rose" not in md(report.headline(result, "overall", Parameters()))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_published_table_marks_matches_and_mismatches():
+    comparison = pd.DataFrame({
+        "id": ["baseline_mean", "severe_p"],
+        "figure": ["Mean baseline HbA1c (%)", "Severe group, paired t-test p"],
+        "published": ["7.49", "0.0122"],
+        "reproduced": ["7.4902", "0.0310"],
+        "match": [True, False],
+    })
+    rows = table(report.published_table(comparison))
+    assert len(rows) == 3
+    assert rows[1][0] == "Mean baseline HbA1c (%)" and rows[1][1:3] == ["7.49", "7.4902"]
+    assert "✓" in rows[1][3] and "✗" not in rows[1][3]
+    assert rows[2][0] == "Severe group, paired t-test p"
+    assert "✗" in rows[2][3] and "✓" not in rows[2][3]
+
+
+def test_published_table_of_nothing_says_so():
+    empty = pd.DataFrame(columns=["id", "figure", "published", "reproduced", "match"])
+    assert "no figure" in report.published_table(empty)
+
+
+def test_published_table_header_reads_as_written():
+    comparison = pd.DataFrame({"id": ["a"], "figure": ["A"], "published": ["1"], "reproduced": ["1"],
+                               "match": [True]})
+    header = table(report.published_table(comparison))[0]
+    assert header[-1] == "Match at the paper's precision"
+
+
+def test_paired_table_has_one_row_per_statistic_and_a_column_per_result(cohort):
+    params = Parameters()
+    columns = {"moderate": analysis.paired(cohort, "moderate", params),
+               "severe": analysis.paired(cohort, "severe", params),
+               "tiny": analysis.paired(cohort, "severe", Parameters(severe_above=10.0))}
+    rows = table(report.paired_table(columns))
+    assert rows[0][1:] == ["moderate", "severe", "tiny"]
+    assert len(rows) == 1 + 9  # header + nine statistics
+    assert all(len(r) == 4 for r in rows)
+    by_statistic = {r[0]: r[1:] for r in rows[1:]}
+    b, a = reductions({"P06", "P07", "P08", "P09"})
+    d = DescrStatsW(b - a)
+    t, p, df = d.ttest_mean(0)
+    assert by_statistic["Patients (n)"] == ["5", "4", "1"]
+    assert by_statistic["Baseline HbA1c, mean (SD), %"][1] == f"{b.mean():.2f} ({b.std(ddof=1):.2f})"
+    assert by_statistic["Post-treatment HbA1c, mean (SD), %"][1] == f"{a.mean():.2f} ({a.std(ddof=1):.2f})"
+    assert by_statistic["Mean reduction (SD), percentage points"][1] == (
+        f"{(b - a).mean():.2f} ({(b - a).std(ddof=1):.2f})")
+    assert by_statistic["Paired t statistic (df)"][1] == f"{t:.2f} (3)"
+    assert by_statistic["Paired t statistic (df)"][2] == "–"  # not estimable with one patient
+
+
+def flow(markdown: str) -> dict[str, str]:
+    return {step: count for step, count in table(markdown)[1:]}
+
+
+def test_flow_table_counts_rows_exclusions_and_each_section(tmp_path):
+    frame = set_cell(cohort_frame(), "P06", "hba1c_post", "")   # severe, high dose: not analysed
+    frame = set_cell(frame, "P10", "dose_cells", "")            # analysed, but not in the dose groups
+    cohort = dataset.load(write_csv(tmp_path, frame))
+    steps = flow(report.flow_table(cohort, Parameters()))
+    assert steps.pop("Rows read from the file") == "10"
+    excluded = {step: n for step, n in steps.items() if step.startswith("Excluded")}
+    assert len(excluded) == 2 and all(n == "1" for n in excluded.values())
+    assert any("post" in step.lower() for step in excluded) and any("dose" in step for step in excluded)
+    [analysed] = [n for step, n in steps.items() if step.startswith("Analysed")]
+    assert analysed == "9"
+    sections = {step: n for step, n in steps.items() if step.startswith("…")}
+    expected = {"moderate": "5", "severe": "3", "high-dose": "3", "low-dose": "5"}
+    for word, n in expected.items():
+        [got] = [count for step, count in sections.items() if word in step]
+        assert got == n, (word, sections)
+
+
+def test_flow_table_without_exclusions_has_no_excluded_step(cohort):
+    steps = flow(report.flow_table(cohort, Parameters()))
+    assert not any(step.startswith("Excluded") for step in steps)
+    assert steps["Rows read from the file"] == "10"
+
+
+# --------------------------------------------------------------------------- notes and sentences
+
+
+@pytest.mark.parametrize("reconstructed", [True, False])
+def test_data_note_shows_the_file_name_as_written(reconstructed):
+    note = md(report.data_note(reconstructed, "my_clinic_2024.csv"))
+    assert note.startswith(":::{") and note.rstrip().endswith(":::")
+    body = "\n".join(note.splitlines()[1:-1])  # the admonition's content
+    html = COMMONMARK.render(body)
+    assert "<code>my_clinic_2024.csv</code>" in html, html
+
+
+def test_data_note_says_when_the_data_are_the_reconstruction():
+    assert "reconstructed" in md(report.data_note(True, "cohort.csv"))
+    assert "reconstructed" not in md(report.data_note(False, "cohort.csv"))
+
+
+def test_not_estimable_dose_sentences_say_so_in_words(cohort):
+    params = Parameters(dose_cutoff_cells=1e7)  # everybody is high-dose
+    comparison = analysis.dose_comparison(cohort, params)
+    text = md(report.dose_comparison_sentence(comparison, params))
+    assert "not estimable" in text and "None" not in text
+    constant = cohort_frame()
+    constant["dose_cells"] = 1e9
+    correlation = stats.dose_correlation(constant.astype({"hba1c_baseline": float, "hba1c_post": float,
+                                                          "dose_cells": float}))
+    text = md(report.dose_correlation_sentence(correlation))
+    assert "not estimable" in text and "None" not in text
+
+
+def test_dose_comparison_sentence_quotes_the_difference(cohort):
+    params = Parameters()
+    result = analysis.dose_comparison(cohort, params)
+    high = np.array([0.3, 0.5, 1.1, 1.8, 0.6])
+    low = np.array([0.4, 0.9, -0.1, 1.3, 0.2])
+    text = md(report.dose_comparison_sentence(result, params))
+    assert f"{high.mean() - low.mean():.2f} percentage points" in text
+    assert "n = 5" in text and "larger" in text
