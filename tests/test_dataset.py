@@ -352,3 +352,81 @@ def test_every_column_the_dictionary_requires_is_enforced(tmp_path):
     for column in dataset.dictionary().query("required == 'yes'")["column"]:
         path = write_csv(tmp_path, cohort_frame().drop(columns=[column]), name=f"without_{column}.csv")
         assert f"'{column}'" in only_problem(path)
+
+
+# --------------------------------------------------------------------------- real-world exports
+
+
+def test_a_row_with_more_fields_than_the_header_is_named(tmp_path):
+    lines = write_csv(tmp_path, cohort_frame()).read_text().splitlines()
+    lines[4] += ",surplus"  # row 5
+    path = tmp_path / "shifted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    line = only_problem(path)
+    assert "row 5 has 8 fields but the header has 7" in line
+
+
+def test_column_names_are_matched_whatever_their_case(tmp_path, cohort_csv):
+    frame = cohort_frame()
+    frame.columns = [c.upper() for c in frame.columns]
+    upper = dataset.load(write_csv(tmp_path, frame, name="upper.csv"))
+    pd.testing.assert_frame_equal(upper.analysed, dataset.load(cohort_csv).analysed)
+
+
+def test_tab_separated_file_reads_like_the_comma_file(tmp_path, cohort_csv):
+    tabbed = write_csv(tmp_path, cohort_frame(), name="tabbed.csv", sep="\t")
+    pd.testing.assert_frame_equal(dataset.load(tabbed).analysed, dataset.load(cohort_csv).analysed)
+
+
+def test_source_labels_written_differently_are_recognised(tmp_path):
+    frame = set_cell(cohort_frame(), "P01", "msc_source", "Umbilical cord")
+    frame = set_cell(frame, "P02", "msc_source", "BONE-MARROW")
+    got = dataset.load(write_csv(tmp_path, frame)).data.set_index("patient_id")["msc_source"]
+    assert got["P01"] == "umbilical_cord" and got["P02"] == "bone_marrow"
+
+
+def test_a_file_that_is_not_utf8_gets_a_hint_not_a_traceback(tmp_path):
+    path = tmp_path / "excel-export.csv"
+    path.write_bytes(write_csv(tmp_path, cohort_frame()).read_text().encode("utf-16"))
+    assert "is not UTF-8 text" in only_problem(path)
+
+
+@pytest.mark.parametrize("column, what", [("Name", "a name"), ("date_of_birth", "a date of birth"),
+                                          ("Home Address", "an address"), ("phone", "a phone number"),
+                                          ("e-mail", "an e-mail address"), ("MRN", "a record or insurance number")])
+def test_identifier_columns_are_refused_and_their_values_never_shown(tmp_path, column, what):
+    frame = cohort_frame()
+    frame[column] = "SECRET-VALUE"
+    line = only_problem(write_csv(tmp_path, frame))
+    assert f"column {column.lower()}: looks like {what}" in line
+    assert "SECRET-VALUE" not in line
+    allowed = dataset.load(write_csv(tmp_path, frame), allow_identifiers=True)
+    assert "SECRET-VALUE" not in allowed.data.to_string()
+
+
+def test_clinical_columns_are_not_mistaken_for_identifiers(tmp_path):
+    frame = cohort_frame()
+    for harmless in ("site_name_code", "cell_count", "notes", "mail_order_pharmacy_used"):
+        frame[harmless] = 1
+    loaded = dataset.load(write_csv(tmp_path, frame))
+    assert loaded.n_rows == len(COHORT_ROWS)
+    assert any("columns not used" in note and "cell_count" in note for note in loaded.notes)
+
+
+def test_explicit_ifcc_unit_converts_the_plain_columns(tmp_path):
+    frame = cohort_frame()
+    frame["hba1c_baseline"] = [53] * len(frame)
+    frame["hba1c_post"] = [48] * len(frame)
+    got = dataset.load(write_csv(tmp_path, frame), hba1c_unit="ifcc")
+    assert got.analysed["hba1c_baseline"].iloc[0] == pytest.approx(0.09148 * 53 + 2.152)
+    assert any("IFCC" in note for note in got.notes)
+    # without the option, 53 is not a possible HbA1c in %: never guessed
+    assert "not a possible HbA1c" in problems_of(write_csv(tmp_path, frame))[0]
+
+
+def test_prepared_cohort_round_trips(tmp_path, cohort_csv):
+    original = dataset.load(cohort_csv)
+    folder = dataset.save(original, tmp_path / "prepared")
+    again = dataset.load(folder)
+    pd.testing.assert_frame_equal(again.data, original.data)
+    assert (again.sha256, again.n_rows, again.excluded) == (original.sha256, original.n_rows, original.excluded)

@@ -21,7 +21,9 @@ values are never printed.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -139,6 +141,31 @@ def ifcc_to_ngsp(mmol_mol: pd.Series) -> pd.Series:
     return 0.09148 * mmol_mol + 2.152
 
 
+class _TableProblem(Exception):
+    """The file is not a readable table; the message is for the user."""
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise _TableProblem("is not UTF-8 text; save it as CSV UTF-8 (or give an .xlsx file)") from None
+    header = text.split("\n", 1)[0]
+    # Comma, semicolon (European exports, usually with a decimal comma) or tab.
+    sep = max([",", ";", "\t"], key=header.count)
+    width = None
+    for number, fields in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+        if width is None:
+            width = len(fields)
+        elif fields and len(fields) > width:
+            raise _TableProblem(f"row {number} has {len(fields)} fields but the header has {width} "
+                                f"(a '{sep}' inside a value must be quoted)")
+    # Blank lines are kept so that row numbers are those of the file, then dropped.
+    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False,
+                       skip_blank_lines=False)
+
+
 def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
     """Every cell as text, and each row's number as a spreadsheet shows it."""
     suffix = path.suffix.lower()
@@ -147,15 +174,10 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
     elif suffix == ".parquet":
         raw = pd.read_parquet(path).astype("string").fillna("").astype(object)
     else:
-        # CSV: comma or semicolon; with a semicolon, a decimal comma is common (European exports).
-        with open(path, encoding="utf-8-sig") as fh:
-            header = fh.readline()
-        sep = ";" if header.count(";") > header.count(",") else ","
-        # Blank lines are kept so that row numbers are those of the file, then dropped.
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                          skip_blank_lines=False)
+        raw = _read_csv(path)
     raw = raw.fillna("")
-    raw.columns = [str(c).strip() for c in raw.columns]
+    # Column names are matched without regard to case or surrounding spaces.
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
     rows = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
     blank = (raw.apply(lambda col: col.astype(str).str.strip()) == "").all(axis=1)
     return raw[~blank], rows[~blank]
@@ -207,6 +229,8 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
         raise DataError([f"{name}: file not found ({path})"])
     try:
         raw, rows = _read_table(path)
+    except _TableProblem as exc:
+        raise DataError([f"{name}: {exc}"]) from None
     except Exception as exc:  # a broken file is a data problem, not a crash
         raise DataError([f"{name}: cannot be read as a table ({type(exc).__name__}: {exc})"]) from None
     problems: list[str] = []
@@ -283,7 +307,8 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
         for i in data.index[bad]:
             problems.append(f"{where(i, 'serious_adverse_event', raw.at[i, 'serious_adverse_event'])} is not 0 or 1")
 
-    source = raw["msc_source"].astype(str).str.strip()
+    # "Umbilical cord", "bone-marrow" and "ADIPOSE" are the same labels written differently.
+    source = raw["msc_source"].astype(str).str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
     for i in data.index[~source.isin(MSC_SOURCES)]:
         problems.append(f"{where(i, 'msc_source', raw.at[i, 'msc_source'])} is not one of {', '.join(MSC_SOURCES)}")
     data["msc_source"] = source

@@ -141,6 +141,18 @@ def _sphinx(book_dir: Path, out_dir: Path) -> None:
         raise BuildError("Jupyter Book failed:\n" + "\n".join(problems[:20]))
 
 
+def _remove_stale_staging(out: Path) -> None:
+    """Staging folders of builds that were killed (their process is gone) are removed."""
+    for folder in out.parent.glob(f".{out.name}.staging-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, someone else's
+            pass
+
+
 def _previous_build(out: Path) -> dict[str, Any] | None:
     """results.json and the build record of the book currently in OUT, if there is one."""
     try:
@@ -189,8 +201,9 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         log(f"{data.name}: {note}")
     _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(out)
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # a leftover of an earlier process with our pid
     book_dir, jb_dir = staging / "book", staging / "sphinx"
     book_dir.mkdir(parents=True)
     try:
@@ -217,7 +230,6 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             "data_path": str(staging / "cohort"),
             "data_name": results["dataset"]["path"],
             "reconstructed": results["dataset"]["reconstructed"],
-            "results_path": str(staging / "results.json"),
             "provenance_path": str(staging / "provenance.json"),
             "changes_path": str(staging / "changes.json"),
             **params.to_dict(),

@@ -234,7 +234,8 @@ def _value(v: Any) -> str:
         return {True: "true", False: "false", None: "–"}[v]
     if isinstance(v, float):
         return f"{v:.4g}"
-    return escape(v)
+    text = str(v)
+    return escape(text if len(text) <= 24 else text[:12] + "…")  # hashes and long paths
 
 
 def changes_report(record: dict[str, Any] | None) -> str:
@@ -247,7 +248,8 @@ def changes_report(record: dict[str, Any] | None) -> str:
     rows = record["changes"]
     if not rows:
         return head + "\n\nNo number changed."
-    flagged = [r for r in rows if r["note"]]
+    # What can change a conclusion: a p crossing 0.05, a section (no longer) estimable.
+    flagged = [r for r in rows if r["note"].startswith(("crossed", "became"))]
     parts = [head, f"{len(rows)} value(s) changed."]
     if flagged:
         parts.append("What matters most:\n\n" + "\n".join(
