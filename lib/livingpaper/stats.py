@@ -77,7 +77,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"Unsupported result value {value!r} ({type(value).__name__}).")
 
 
-class _ResultMixin:
+class TidyResult:
     """``to_dict``/``to_frame`` shared by all result dataclasses.
 
     Fields are coerced to plain Python values on construction, so the
@@ -151,7 +151,7 @@ def _check_confidence(confidence: float) -> None:
 
 
 @dataclass(frozen=True)
-class PairedReduction(_ResultMixin):
+class PairedReduction(TidyResult):
     """Result of :func:`paired_reduction`.
 
     Attributes
@@ -365,7 +365,7 @@ def paired_reduction(
 
 
 @dataclass(frozen=True)
-class DoseComparison(_ResultMixin):
+class DoseComparison(TidyResult):
     """Result of :func:`dose_comparison`.
 
     Attributes
@@ -516,7 +516,7 @@ def dose_comparison(
 
 
 @dataclass(frozen=True)
-class DoseCorrelation(_ResultMixin):
+class DoseCorrelation(TidyResult):
     """Result of :func:`dose_correlation`.
 
     Attributes
