@@ -13,7 +13,7 @@ DATA_OPTS ?=
 BUILD_OPTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help book test validate cohort env lock clean
+.PHONY: help book test validate cohort bench env lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ validate: $(STAMP) ## Check DATA without building (exit 0 when usable)
 
 test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
+
+bench: $(STAMP) ## Time clean, parallel, cached and large-cohort builds (prints a table)
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES),)
 
 cohort: $(STAMP) ## Regenerate data/cohort.csv from data/published.yaml (the reconstruction)
 	$(BIN)/livingpaper reconstruct --out data/cohort.csv

@@ -364,3 +364,24 @@ def test_definition_states_the_thresholds_of_the_build():
     for section in ("dose_high", "dose_low"):
         assert analysis.definition(section, p) != analysis.definition(section, default)
         assert "5" in analysis.definition(section, p)
+
+
+def test_optional_characteristics_are_summarised_when_present(tmp_path):
+    frame = cohort_frame()
+    frame["age_years"] = [50, 60, 70, 40, 55, 65, 45, 35, 75, 58]
+    frame["sex"] = ["F", "male", "Female", "M", "f", "m", "", "F", "M", "F"]
+    frame["bmi_kg_m2"] = [22.0, 25.5, 30.1, 27.3, 24.0, 29.9, 31.2, 23.3, 26.6, 28.0]
+    frame["diabetes_duration_years"] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    summary = analysis.cohort_summary(load(tmp_path, frame))
+    assert summary["age_years_mean"] == pytest.approx(np.mean(frame["age_years"]))
+    assert summary["age_years_sd"] == pytest.approx(np.std(frame["age_years"], ddof=1))
+    assert (summary["female_n"], summary["sex_recorded_n"]) == (5, 9)  # one sex left empty
+    assert summary["bmi_kg_m2_mean"] == pytest.approx(np.mean(frame["bmi_kg_m2"]))
+    assert summary["diabetes_duration_years_median"] == 5.5
+    assert (summary["diabetes_duration_years_q1"], summary["diabetes_duration_years_q3"]) == (3.25, 7.75)
+
+
+def test_optional_characteristics_are_none_when_absent(cohort):
+    summary = analysis.cohort_summary(cohort)
+    for key in ("age_years_mean", "female_n", "bmi_kg_m2_mean", "diabetes_duration_years_median"):
+        assert summary[key] is None

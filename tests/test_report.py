@@ -340,3 +340,12 @@ def test_dose_comparison_sentence_quotes_the_difference(cohort):
     text = md(report.dose_comparison_sentence(result, params))
     assert f"{high.mean() - low.mean():.2f} percentage points" in text
     assert "n = 5" in text and "larger" in text
+
+
+def test_long_exclusion_lists_are_cut_and_counted_not_printed_in_full():
+    excluded = [{"row": i + 2, "patient_id": f"P{i:05d}", "reason": "post-treatment HbA1c missing"}
+                for i in range(report.MAX_LISTED + 70)]
+    table = report.exclusions_table(excluded)
+    assert "P00000" in table and f"P{report.MAX_LISTED - 1:05d}" in table
+    assert f"P{report.MAX_LISTED:05d}" not in table
+    assert "… and 70 more" in table

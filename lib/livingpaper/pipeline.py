@@ -13,11 +13,13 @@ Nothing is written to the source tree or to OUT until everything has succeeded:
 """
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,10 @@ from typing import Any, Callable
 import jupytext
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
 
-from . import analysis, changes, dataset, paths, provenance
+from . import analysis, cache, changes, dataset, paths, provenance
 
 KERNEL_NAME = "livingpaper"
 
@@ -56,6 +60,21 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("reproducibility", "reproducibility.md", "chapters/reproducibility"),
     Chapter("references", "references.md", "chapters/references", execute=False),
 )
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """Kernels that talk over Unix sockets in a private folder, not TCP ports: kernels
+    started in parallel cannot collide on a port (papermill#511, #239)."""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        # Short paths: a Unix socket path is limited to about 100 characters.
+        base = os.environ.get("LIVINGPAPER_IPC_DIR") or tempfile.gettempdir()
+        return os.path.join(tempfile.mkdtemp(prefix="k", dir=base), "ipc")
 
 
 class BuildError(RuntimeError):
@@ -114,6 +133,7 @@ def _execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
         papermill.execute_notebook(
             str(notebook), str(notebook), parameters=params, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            kernel_manager_class=IpcKernelManager,
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildError(
@@ -128,6 +148,47 @@ def _execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
     nbformat.write(nb, notebook)
+
+
+def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> float:
+    t0 = time.perf_counter()
+    _execute(chapter, notebook, common)
+    return time.perf_counter() - t0
+
+
+def _execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: int,
+                 log: Callable[[str], None]) -> None:
+    """Execute the chapters, ``jobs`` at a time (chapters are independent of each other)."""
+    started, done = time.perf_counter(), 0
+
+    def report(chapter: Chapter, seconds: float) -> None:
+        nonlocal done
+        done += 1
+        log(f"[{done}/{len(work)}] {chapter.name:<16} {seconds:5.1f} s   (elapsed {time.perf_counter() - started:5.1f} s)")
+
+    if jobs <= 1 or len(work) <= 1:
+        for chapter, notebook in work:
+            report(chapter, _timed_execute(chapter, notebook, common))
+        return
+    ipc_dir = tempfile.mkdtemp(prefix="lp-")
+    os.environ["LIVINGPAPER_IPC_DIR"] = ipc_dir
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_timed_execute, c, nb, common): c for c, nb in work}
+            try:
+                for future in concurrent.futures.as_completed(futures):
+                    report(futures[future], future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    finally:
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+
+
+def default_jobs() -> int:
+    """As many chapters at once as there are cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def _sphinx(book_dir: Path, out_dir: Path) -> None:
@@ -185,21 +246,80 @@ def _check_out(out: Path) -> None:
             raise BuildError(f"--out {out} is inside the source tree ({source.name}/); choose another folder")
 
 
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+MANIFEST = "build.json"
+
+
+def _declared_parameters(chapter: Chapter) -> list[str]:
+    """Parameters a chapter's template declares (its cell tagged ``parameters``)."""
+    nb = jupytext.read(paths.CHAPTERS_DIR / chapter.template)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return [line.split("=", 1)[0].strip() for line in cell.source.splitlines()
+                    if "=" in line and not line.lstrip().startswith("#")]
+    return []
+
+
+def _chapter_keys(common: dict[str, Any], identities: dict[str, Any], shared: str, env: str) -> dict[str, str]:
+    """The cache key of every executed chapter. ``identities`` replaces parameter values that
+    are machine paths by what they stand for (the data file's hash, a record's content)."""
+    keys = {}
+    for chapter in CHAPTERS:
+        if not chapter.execute:
+            continue
+        wanted = {**common, **chapter.parameters}
+        values = {k: identities.get(k, wanted[k]) for k in _declared_parameters(chapter) if k in wanted}
+        keys[chapter.name] = cache.chapter_key(
+            paths.CHAPTERS_DIR / chapter.template, {"title": chapter.title, "name": chapter.name}, values, shared, env)
+    return keys
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def build(data: str | Path, out: str | Path, params: analysis.Parameters | None = None,
           log: Callable[[str], None] = print, command: list[str] | None = None,
-          hba1c_unit: str = "ngsp", allow_identifiers: bool = False) -> dict[str, Any]:
+          hba1c_unit: str = "ngsp", allow_identifiers: bool = False, jobs: int | None = None,
+          force: bool = False) -> dict[str, Any]:
     """Build the whole book from ``data`` into ``out``; returns the results document.
 
-    ``hba1c_unit`` and ``allow_identifiers`` are passed to :func:`livingpaper.dataset.load`.
+    ``hba1c_unit`` and ``allow_identifiers`` are passed to :func:`livingpaper.dataset.load`;
+    ``jobs`` chapters execute at once (default: one per available core). A chapter whose
+    inputs (:mod:`livingpaper.cache`) are those of the book already in ``out`` is not
+    executed again; when nothing at all changed, the book in ``out`` is left as it is.
+    ``force`` executes everything.
     """
+    jobs = default_jobs() if jobs is None else jobs
     params = params or analysis.Parameters()
     data, out = Path(data), Path(out).absolute()
     started = time.perf_counter()
+    if not data.is_file():
+        raise dataset.DataError([f"{data.name}: file not found ({data})"])
+    _check_out(out)
+    load_options = {"hba1c_unit": hba1c_unit, "allow_identifiers": allow_identifiers}
+    data_identity = {"sha256": dataset.sha256_of(data), **load_options}
+    shared, env = cache.shared_inputs_digest(), cache.environment_digest()
+    stable_common = {"data_name": _display_path(data), **params.to_dict()}
+    # The book as a whole: every chapter's inputs but the build records, and the book's files.
+    stable_keys = _chapter_keys({**stable_common, "data_path": None, "reconstructed": None,
+                                 "provenance_path": None, "changes_path": None},
+                                {"data_path": data_identity}, shared, env)
+    book_key = cache.digest({"chapters": stable_keys, "data": data_identity,
+                             "book": {name: cache.digest((paths.ROOT / name).read_bytes())
+                                      for name in BOOK_FILES if (paths.ROOT / name).is_file()}})
+    manifest = {} if force else _read_manifest(out)
+    if manifest.get("book_key") == book_key and (out / "html" / "index.html").is_file():
+        log(f"Nothing changed since the book in {out} was built (same data, code, parameters): left as it is.")
+        return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
     # DataError here: nothing has been written yet.
     cohort = dataset.load(data, hba1c_unit=hba1c_unit, allow_identifiers=allow_identifiers)
     for note in cohort.notes:
         log(f"{data.name}: {note}")
-    _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out)
     staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
@@ -216,11 +336,10 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             "previous_build": previous["when"] if previous else None,
             "changes": [c.to_dict() for c in changed],
         })
-        _write_json(staging / "provenance.json", provenance.record(
-            results, command or sys.argv, {"hba1c_unit": hba1c_unit, "allow_identifiers": allow_identifiers}))
+        _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv, load_options))
         # The chapters read the validated cohort, not the raw file: validated once, same for all.
         dataset.save(cohort, staging / "cohort")
-        for name in ("_config.yml", "_toc.yml", "references.bib"):
+        for name in BOOK_FILES:
             if (paths.ROOT / name).is_file():
                 shutil.copy2(paths.ROOT / name, book_dir / name)
         _install_kernel(staging / "jupyter")
@@ -228,31 +347,43 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
         common = {
             "data_path": str(staging / "cohort"),
-            "data_name": results["dataset"]["path"],
             "reconstructed": results["dataset"]["reconstructed"],
             "provenance_path": str(staging / "provenance.json"),
             "changes_path": str(staging / "changes.json"),
-            **params.to_dict(),
+            **stable_common,
         }
-        executed = [c for c in CHAPTERS if c.execute]
+        keys = _chapter_keys(common, {
+            "data_path": data_identity,
+            "provenance_path": cache.digest((staging / "provenance.json").read_bytes()),
+            "changes_path": cache.digest((staging / "changes.json").read_bytes()),
+        }, shared, env)
         for chapter in CHAPTERS:
             if not chapter.execute:
                 target = book_dir / f"{chapter.output}.md"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(paths.CHAPTERS_DIR / chapter.template, target)
-        for i, chapter in enumerate(executed, 1):
-            t0 = time.perf_counter()
-            _execute(chapter, _prepare(chapter, book_dir), common)
-            log(f"[{i}/{len(executed)}] {chapter.name:<16} executed in {time.perf_counter() - t0:5.1f} s")
+        to_execute, reused = [], []
+        for chapter in (c for c in CHAPTERS if c.execute):
+            cached = out / "notebooks" / f"{Path(chapter.output).relative_to('chapters')}.ipynb"
+            if manifest.get("chapters", {}).get(chapter.name) == keys[chapter.name] and cached.is_file():
+                target = book_dir / f"{chapter.output}.ipynb"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(cached, target)
+                reused.append(chapter.name)
+            else:
+                to_execute.append((chapter, _prepare(chapter, book_dir)))
+        if reused:
+            log(f"reused (inputs unchanged): {', '.join(reused)}")
+        _execute_all(to_execute, common, jobs, log)
         t0 = time.perf_counter()
         _sphinx(book_dir, jb_dir)
         log(f"[book] HTML built in {time.perf_counter() - t0:.1f} s")
         (jb_dir / "_build" / "html").rename(staging / "html")
         shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
-        shutil.rmtree(book_dir)
-        shutil.rmtree(jb_dir)
-        shutil.rmtree(staging / "jupyter")
-        shutil.rmtree(staging / "cohort")
+        _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
+                                         "executed": [c.name for c, _ in to_execute], "reused": reused})
+        for folder in (book_dir, jb_dir, staging / "jupyter", staging / "cohort"):
+            shutil.rmtree(folder)
     except BaseException:
         failed = out.with_name(f".{out.name}.failed")
         shutil.rmtree(failed, ignore_errors=True)

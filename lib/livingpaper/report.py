@@ -177,12 +177,22 @@ def flow_table(cohort, params: Parameters) -> str:
     return markdown_table(pd.DataFrame(rows, columns=["Step", "Patients"]))
 
 
+#: Tables list at most this many rows of patients or changes; the rest are counted.
+MAX_LISTED = 50
+
+
+def _more(total: int, where: str) -> str:
+    return f"\n\n… and {total - MAX_LISTED} more, all listed in {where}." if total > MAX_LISTED else ""
+
+
 def exclusions_table(excluded: Iterable[dict[str, Any]]) -> str:
+    """Excluded rows with their reasons (the first MAX_LISTED; results.json has all)."""
     frame = pd.DataFrame(list(excluded), columns=["row", "patient_id", "reason"])
     if frame.empty:
         return "No row was excluded."
-    frame.columns = ["Row of the file", "Patient id", "Reason"]
-    return markdown_table(frame, numeric=False)
+    shown = frame.head(MAX_LISTED)
+    shown.columns = ["Row of the file", "Patient id", "Reason"]
+    return markdown_table(shown, numeric=False) + _more(len(frame), "`results.json` (dataset.excluded)")
 
 
 KEY_PACKAGES = ("livingpaper", "jupyter-book", "myst-nb", "sphinx", "papermill", "numpy", "pandas",
@@ -255,10 +265,10 @@ def changes_report(record: dict[str, Any] | None) -> str:
         parts.append("What matters most:\n\n" + "\n".join(
             f"- {code(r['key'])}: {_value(r['old'])} → {_value(r['new'])}, **{escape(r['note'])}**"
             for r in flagged))
-    table = pd.DataFrame([(r["key"], _value(r["old"]), _value(r["new"]), escape(r["note"])) for r in rows],
-                         columns=["Value", "Previous build", "This build", "Note"])
+    table = pd.DataFrame([(r["key"], _value(r["old"]), _value(r["new"]), escape(r["note"]))
+                          for r in rows[:MAX_LISTED]], columns=["Value", "Previous build", "This build", "Note"])
     table["Value"] = table["Value"].map(code)
-    parts.append(markdown_table(table, escape_cells=False))
+    parts.append(markdown_table(table, escape_cells=False) + _more(len(rows), "`changes.json`"))
     return "\n\n".join(parts)
 
 

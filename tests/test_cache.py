@@ -1,0 +1,164 @@
+"""Invalidation rules of the chapter cache: a stale result must never be served.
+
+Unit tests of the keys, then rebuilds of a real book in which one input changes at a
+time, checking which chapters were executed again (build.json of the book).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from livingpaper import analysis, cache, paths, pipeline
+
+SMALL = """\
+patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months
+A01,6.4,6.1,100000000,adipose,12
+A02,6.9,6.5,300000000,bone_marrow,24
+A03,7.2,6.4,500000000,umbilical_cord,30
+A04,7.5,7.3,1000000000,adipose,36
+A05,8.4,7.9,2000000000,adipose,60
+A06,9.1,7.2,2000000000,bone_marrow,48
+A07,9.6,8.9,500000000,umbilical_cord,9
+"""
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def write_package(root: Path, modules: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, source in modules.items():
+        (root / f"{name}.py").write_text(source)
+    return root
+
+
+def test_library_closure_follows_imports_through_modules(tmp_path):
+    lib = write_package(tmp_path / "lib", {
+        "__init__": "",
+        "a": "from . import b\n",
+        "b": "from .c import thing\n",
+        "c": "thing = 1\n",
+        "d": "import livingpaper.a\n",
+        "e": "from livingpaper import d\n",
+    })
+    assert cache.library_closure(["a"], lib) == ["__init__", "a", "b", "c"]
+    assert cache.library_closure(["e"], lib) == ["__init__", "a", "b", "c", "d", "e"]
+    assert cache.library_closure([], lib) == ["__init__"]
+
+
+def test_chapter_modules_are_read_from_the_template_code():
+    paired = cache.chapter_modules(paths.CHAPTERS_DIR / "templates" / "paired.md")
+    methods = cache.chapter_modules(paths.CHAPTERS_DIR / "methods.md")
+    assert {"analysis", "stats", "figures", "dataset", "published", "report"} <= set(paired)
+    assert "analysis" in methods and "stats" in methods  # analysis imports stats
+    assert "figures" not in methods and "pipeline" not in methods
+
+
+def key_for(template: Path, **overrides) -> str:
+    args = {"substitutions": {"title": "T", "name": "n"}, "parameters": {"severe_above": 8.0},
+            "shared": "s", "environment": "e"}
+    args.update(overrides)
+    return cache.chapter_key(template, **args)
+
+
+def test_chapter_key_changes_with_each_input(tmp_path):
+    template = tmp_path / "page.md"
+    shutil.copy(paths.CHAPTERS_DIR / "methods.md", template)
+    base = key_for(template)
+    assert key_for(template) == base  # deterministic
+    assert key_for(template, parameters={"severe_above": 8.5}) != base
+    assert key_for(template, substitutions={"title": "Other", "name": "n"}) != base
+    assert key_for(template, shared="s2") != base
+    assert key_for(template, environment="e2") != base
+    template.write_text(template.read_text() + "\nOne more sentence.\n")
+    assert key_for(template) != base
+
+
+def test_chapter_key_changes_when_an_imported_module_changes_and_only_then(tmp_path, monkeypatch):
+    lib = tmp_path / "lib"
+    shutil.copytree(cache.LIB_DIR, lib, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache, "LIB_DIR", lib)
+    paired = paths.CHAPTERS_DIR / "templates" / "paired.md"
+    methods = paths.CHAPTERS_DIR / "methods.md"
+    before = key_for(paired), key_for(methods)
+    (lib / "figures.py").write_text((lib / "figures.py").read_text() + "\n# a change\n")
+    after = key_for(paired), key_for(methods)
+    assert after[0] != before[0]  # the results template draws figures
+    assert after[1] == before[1]  # the methods page does not import figures
+
+
+# --------------------------------------------------------------------------- rebuilds
+
+
+
+def executed(out: Path) -> set[str]:
+    return set(json.loads((out / "build.json").read_text())["executed"])
+
+
+ALL = {c.name for c in pipeline.CHAPTERS if c.execute}
+RECORDS = {"changes", "reproducibility"}  # their inputs are this build's records: always new
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cache")
+    data = root / "small.csv"
+    data.write_text(SMALL)
+    out = root / "book"
+    pipeline.build(data, out, log=lambda _: None)
+    return data, out
+
+
+@pytest.mark.slow
+def test_first_build_executes_every_chapter(first_build):
+    _, out = first_build
+    assert executed(out) == ALL
+
+
+@pytest.mark.slow
+def test_rebuild_after_no_change_leaves_the_book_as_it_is(first_build):
+    data, out = first_build
+    stamp = (out / "results.json").stat().st_mtime_ns
+    lines: list[str] = []
+    pipeline.build(data, out, log=lines.append)
+    assert (out / "results.json").stat().st_mtime_ns == stamp
+    assert any("Nothing changed" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_changed_template_re_executes_that_chapter_and_the_build_records_only(first_build, tmp_path, monkeypatch):
+    data, out = first_build
+    chapters = tmp_path / "chapters"
+    shutil.copytree(paths.CHAPTERS_DIR, chapters)
+    methods = chapters / "methods.md"
+    methods.write_text(methods.read_text() + "\nA sentence added to the methods.\n")
+    monkeypatch.setattr(paths, "CHAPTERS_DIR", chapters)
+    pipeline.build(data, out, log=lambda _: None)
+    assert executed(out) == {"methods"} | RECORDS
+    assert "A sentence added to the methods." in (out / "html" / "chapters" / "methods.html").read_text()
+
+
+@pytest.mark.slow
+def test_changed_parameter_re_executes_every_chapter_that_declares_it(first_build):
+    data, out = first_build
+    pipeline.build(data, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
+    declaring = {c.name for c in pipeline.CHAPTERS if c.execute and "severe_above" in pipeline._declared_parameters(c)}
+    assert declaring and declaring <= executed(out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["sections"]["severe"]["n"] == 2  # 9.1 and 9.6: the new threshold was used
+
+
+@pytest.mark.slow
+def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp_path):
+    data, out = first_build
+    changed = tmp_path / "small.csv"  # same name, one value different
+    changed.write_text(SMALL.replace("A01,6.4,6.1", "A01,6.4,5.1"))
+    pipeline.build(changed, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
+    reading = {c.name for c in pipeline.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
+    assert reading and reading | RECORDS == executed(out)
+    overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
+    assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(
+        sum(b - p for b, p in [(6.4, 5.1), (6.9, 6.5), (7.2, 6.4), (7.5, 7.3), (8.4, 7.9), (9.1, 7.2), (9.6, 8.9)]) / 7)
