@@ -13,7 +13,7 @@ DATA_OPTS ?=
 BUILD_OPTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help book test validate cohort bench env lock clean
+.PHONY: help book pdf test validate cohort bench env browser lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,10 +29,20 @@ env: $(STAMP) ## Create the pinned environment in .venv (done automatically by t
 book: $(STAMP) ## Build the book from DATA (default data/cohort.csv) into OUT (default _build)
 	$(BIN)/livingpaper build --data "$(DATA)" --out "$(OUT)" $(DATA_OPTS) $(BUILD_OPTS)
 
+pdf: $(STAMP) browser ## Build the book and print it to OUT/book.pdf
+	$(BIN)/livingpaper build --data "$(DATA)" --out "$(OUT)" --pdf $(DATA_OPTS) $(BUILD_OPTS)
+
+browser: ## Install Debian's Chromium if it is missing (PDF and browser tests need it)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing chromium (Debian package)"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    else echo "chromium is not installed and cannot be installed here (needs root and apt-get)"; fi; }
+
 validate: $(STAMP) ## Check DATA without building (exit 0 when usable)
 	$(BIN)/livingpaper validate --data "$(DATA)" $(DATA_OPTS)
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) browser ## Run the test suite (installs Chromium for the PDF and browser tests)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) ## Time clean, parallel, cached and large-cohort builds (prints a table)

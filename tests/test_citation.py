@@ -280,5 +280,6 @@ def test_strobe_page_marks_the_items_the_abstract_leaves_open():
 
 def test_strobe_page_links_only_to_pages_of_the_book():
     text = (paths.CHAPTERS_DIR / "strobe.md").read_text(encoding="utf-8")
-    targets = set(re.findall(r"\{doc\}`([^`]+)`", text))
+    # {doc}`/chapters/methods` or {doc}`Methods </chapters/methods>`
+    targets = {m.group(2) or m.group(1) for m in re.finditer(r"\{doc\}`([^`<]*?)\s*(?:<([^`>]+)>)?`", text)}
     assert targets and targets <= BOOK_PAGES, targets - BOOK_PAGES

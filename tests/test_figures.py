@@ -371,3 +371,102 @@ def test_save_figure_rejects_unknown_format(tmp_path):
         save_figure(fig, tmp_path / "f.jpeg")
     assert not (tmp_path / "f.jpeg").exists()
     plt.close(fig)
+
+
+# --- beyond the paper: regression to the mean, follow-up, power -------------------------
+
+from livingpaper import power as _power  # noqa: E402
+from livingpaper import sensitivity as _sensitivity  # noqa: E402
+from livingpaper.figures import followup_plot, power_curve_plot, rtm_curve_plot  # noqa: E402
+
+
+def _rtm_curve(data=SIX):
+    severe = data[data["hba1c_baseline"] > 8.0]
+    return _sensitivity.rtm_curve({"overall": data, "severe": severe}, 7.1, reliabilities=[0.5, 0.7, 0.9])
+
+
+def test_rtm_curve_plot_draws_each_group_in_its_colour_with_the_observed_fall_dashed():
+    curve = _rtm_curve()
+    fig = rtm_curve_plot(curve, central_reliability=0.71)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Test\u2013retest correlation of HbA1c, r"
+    assert ax.get_ylabel() == "Fall in HbA1c (percentage points)"
+    for group in ("overall", "severe"):
+        colour = to_hex(figures.GROUP_COLOURS[group])
+        rows = curve[curve["group"] == group]
+        solid = [line for line in ax.get_lines() if to_hex(line.get_color()) == colour and line.get_linestyle() == "-"]
+        dashed = [line for line in ax.get_lines() if to_hex(line.get_color()) == colour
+                  and line.get_linestyle() == "--"]
+        assert list(solid[0].get_ydata()) == pytest.approx(list(rows["residual_reduction"]))
+        assert set(dashed[0].get_ydata()) == {pytest.approx(rows["observed_mean_reduction"].iloc[0])}
+    vertical = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert vertical and vertical[0].get_xdata()[0] == 0.71
+    assert any("r = 0.71" in t for t in all_text(fig))
+    plt.close(fig)
+
+
+def test_rtm_curve_plot_uses_the_okabe_ito_palette():
+    assert {to_hex(c) for c in figures.GROUP_COLOURS.values()} <= {to_hex(c) for c in STYLE.values()}
+
+
+def test_followup_plot_points_and_per_year_line():
+    fig = followup_plot(SIX)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Follow-up (months)"
+    assert ax.get_ylabel() == "HbA1c reduction (percentage points)"
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(points.get_offsets()) == 6
+    reduction = SIX["hba1c_baseline"] - SIX["hba1c_post"]
+    slope = stats.linregress(SIX["followup_months"], reduction).slope
+    (line,) = [line for line in ax.get_lines() if line.get_linewidth() == 2]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(slope)
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert f"{12 * slope:+.2f}".replace("-", "\u2212") in legend
+    plt.close(fig)
+
+
+def test_power_curve_plot_marks_the_size_reaching_the_target():
+    curve = _power.power_curve(1.1, {"Observed": 0.79, "After regression to the mean": 0.67})
+    fig = power_curve_plot(curve)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Patients per arm" and ax.get_ylabel() == "Power (%)"
+    assert ax.get_ylim() == (0, 100)
+    markers = sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_marker() == "o")
+    expected = sorted(_power.sample_size(d, 1.1).n_per_arm for d in (0.79, 0.67))
+    assert markers == expected
+    target = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert list(target[0].get_ydata()) == [80, 80]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(f"(n = {expected[0]})" in t for t in legend)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("case", ["empty", "one patient", "everyone unchanged", "all post missing"])
+def test_beyond_figures_degrade_into_a_figure(case):
+    data = DEGENERATE[case]
+    for fig in (rtm_curve_plot(_rtm_curve(data)), followup_plot(data),
+                power_curve_plot(_power.power_curve(None, {"Observed": 0.5}))):
+        assert isinstance(fig, Figure)
+        fig.canvas.draw()
+        plt.close(fig)
+
+
+def test_beyond_figures_say_when_there_is_nothing_to_draw():
+    assert any(t.startswith("No patients") for t in all_text(rtm_curve_plot(_rtm_curve(SIX.iloc[:0]))))
+    assert any(t.startswith("No patients") for t in all_text(followup_plot(SIX.iloc[:0])))
+    assert any(t.startswith("No planning") for t in all_text(power_curve_plot(_power.power_curve(None, {}))))
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: rtm_curve_plot(_rtm_curve(d), 0.71),
+    followup_plot,
+    lambda d: power_curve_plot(_power.power_curve(
+        float((d["hba1c_baseline"] - d["hba1c_post"]).std()), {"Observed": 0.79, "Adjusted": 0.67})),
+], ids=["rtm_curve_plot", "followup_plot", "power_curve_plot"])
+def test_beyond_figures_are_byte_reproducible(tmp_path, make):
+    a = save_figure(make(SIX), tmp_path / "a.png")
+    b = save_figure(make(SIX), tmp_path / "b.png")
+    c = save_figure(make(SIX.assign(hba1c_post=SIX["hba1c_post"] - 0.3 * np.arange(6))), tmp_path / "c.png")
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()

@@ -9,6 +9,7 @@ the book and ``results.json`` cannot disagree.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -154,3 +155,12 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
         "cohort": cohort_summary(cohort),
         "sections": sections,
     }
+
+
+def results_of_build(results_path: str, cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
+    """The build's results.json when a chapter runs inside a build (computed once for all
+    chapters), else the same document computed here (a chapter run on its own)."""
+    if results_path:
+        with open(results_path, encoding="utf-8") as fh:
+            return json.load(fh)
+    return results(cohort, params, reconstructed)

@@ -10,7 +10,7 @@ re-executing:
 - the source of every ``livingpaper`` module the chapter imports, directly or through
   other modules (read from the code, not guessed);
 - every file under ``data/`` (published figures, evidence tables, the paper's text that
-  chapters read through the library) and the citation metadata;
+  chapters read through the library), the citation metadata and the bibliographies;
 - the Python version and the version of every installed package.
 
 The execution order, timing metadata and machine paths are not part of a key: papermill
@@ -110,7 +110,8 @@ def environment_digest() -> str:
 
 def shared_inputs_digest() -> str:
     """Files that chapters may read through the library whatever their parameters."""
-    files = [p for p in paths.DATA_DIR.rglob("*") if p.is_file()] + [paths.ROOT / "CITATION.cff"]
+    files = ([p for p in paths.DATA_DIR.rglob("*") if p.is_file()] + [paths.CITATION]
+             + sorted(paths.ROOT.glob("*.bib")))
     return _files_digest(files)
 
 

@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="baseline HbA1c (%%) above which a patient is severe (default %(default)s)")
     build.add_argument("--dose-cutoff-cells", type=float, default=DEFAULTS.dose_cutoff_cells,
                        help="high-dose group: at least this many cells (default %(default)g)")
+    build.add_argument("--pdf", action="store_true", help="also write OUT/book.pdf (needs Chromium)")
     build.add_argument("--force", action="store_true",
                        help="execute every chapter even if its inputs did not change")
     build.add_argument("--jobs", type=int, default=None,
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         params = analysis.Parameters(args.moderate_min, args.severe_above, args.dose_cutoff_cells)
         pipeline.build(args.data, args.out, params, command=["livingpaper", *(argv or sys.argv[1:])],
                        hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers, jobs=args.jobs,
-                       force=args.force)
+                       force=args.force, pdf=args.pdf)
         return 0
     except dataset.DataError as exc:
         for line in exc.problems:

@@ -535,3 +535,157 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
                          "pdf.fonttype": 42, "ps.fonttype": 42}):
         fig.savefig(path, format=fmt, dpi=_DPI, metadata=_METADATA[fmt], facecolor="white")
     return path
+
+
+# --------------------------------------------------------------------------------------
+# Beyond the paper: regression to the mean, follow-up, power of a trial
+# --------------------------------------------------------------------------------------
+
+__all__ += ["GROUP_COLOURS", "rtm_curve_plot", "followup_plot", "power_curve_plot"]
+
+#: Colours of the populations in the beyond-the-paper figures (Okabe-Ito).
+GROUP_COLOURS: dict[str, str] = {"overall": STYLE["black"], "moderate": STYLE["blue"], "severe": STYLE["orange"]}
+_GROUP_LABELS = {"overall": "All patients", "moderate": "Moderate", "severe": "Severe"}
+_SCENARIO_COLOURS = [STYLE["blue"], STYLE["orange"], STYLE["bluish_green"], STYLE["reddish_purple"],
+                     STYLE["sky_blue"], STYLE["vermillion"]]
+_X_RELIABILITY = "Test\u2013retest correlation of HbA1c, r"
+_Y_BEYOND_RTM = "Fall in HbA1c (percentage points)"
+_X_FOLLOWUP = "Follow-up (months)"
+_X_PER_ARM = "Patients per arm"
+_Y_POWER = "Power (%)"
+
+
+def rtm_curve_plot(curve: pd.DataFrame, central_reliability: float | None = None,
+                   title: str | None = None) -> Figure:
+    """The fall beyond regression to the mean against the test-retest correlation of HbA1c.
+
+    ``curve`` is the frame of :func:`livingpaper.sensitivity.rtm_curve` (columns ``group,
+    reliability, observed_mean_reduction, residual_reduction, residual_ci95_low,
+    residual_ci95_high``). For each group: the fall left after regression to the mean
+    (solid line) with its 95 % confidence band, and the observed fall (dashed line, same
+    colour), which the solid line approaches as the correlation approaches 1 (no
+    regression to the mean). A dotted vertical line marks ``central_reliability``.
+    Groups with no estimable value are left out.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        needed = ["group", "reliability", "observed_mean_reduction", "residual_reduction",
+                  "residual_ci95_low", "residual_ci95_high"]
+        missing = [c for c in needed if c not in curve.columns]
+        if missing:
+            raise KeyError(f"missing column(s): {', '.join(missing)}")
+        frame = curve.copy()
+        for c in needed[1:]:
+            frame[c] = pd.to_numeric(frame[c], errors="coerce")
+        frame = frame[np.isfinite(frame["residual_reduction"].to_numpy(dtype=float))]
+        if frame.empty:
+            return _message_figure(_NO_PAIRS, title)
+        fig, ax = _new_figure()
+        handles: list[object] = []
+        for i, (group, rows) in enumerate(frame.groupby("group", sort=False)):
+            rows = rows.sort_values("reliability")
+            colour = GROUP_COLOURS.get(group, _SCENARIO_COLOURS[i % len(_SCENARIO_COLOURS)])
+            r = rows["reliability"].to_numpy(dtype=float)
+            low, high = rows["residual_ci95_low"].to_numpy(dtype=float), rows["residual_ci95_high"].to_numpy(dtype=float)
+            band = np.isfinite(low) & np.isfinite(high)
+            if band.any():
+                ax.fill_between(r[band], low[band], high[band], color=colour, alpha=0.12, lw=0, zorder=1)
+            ax.plot(r, rows["residual_reduction"].to_numpy(dtype=float), color=colour, lw=2, zorder=3)
+            observed = float(rows["observed_mean_reduction"].iloc[0])
+            ax.plot([r.min(), r.max()], [observed, observed], color=colour, lw=1.2, ls="--", zorder=2)
+            handles.append(Line2D([], [], color=colour, lw=2, label=_GROUP_LABELS.get(group, str(group))))
+        ax.axhline(0, color=_NEUTRAL, lw=0.8, zorder=0)
+        if central_reliability is not None and math.isfinite(central_reliability):
+            ax.axvline(central_reliability, color="#333333", lw=1, ls=":", zorder=2)
+            ax.text(central_reliability, 1.0, f" central case\n r = {central_reliability:.2f}", ha="left", va="top",
+                    transform=blended_transform_factory(ax.transData, ax.transAxes),
+                    fontsize=PRINT_RCPARAMS["legend.fontsize"], color="#333333")
+        handles += [Line2D([], [], color="#333333", lw=2, label="Beyond regression\nto the mean"),
+                    Patch(facecolor="#333333", alpha=0.12, label="95% CI"),
+                    Line2D([], [], color="#333333", lw=1.2, ls="--", label="Observed fall")]
+        ax.set_xlabel(_X_RELIABILITY)
+        ax.set_ylabel(_Y_BEYOND_RTM)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _finish(ax, title)
+        return fig
+
+
+def followup_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
+    """HbA1c reduction (baseline - post) against the follow-up time of each patient.
+
+    One point per patient (above :data:`SUMMARY_ABOVE_N_DOSE` patients, a hexagonal
+    density instead), the least-squares line of reduction on months (unadjusted; drawn
+    when there are at least two distinct follow-up times) and the zero line. A falling
+    line means that patients measured later had smaller falls. Patients without both
+    HbA1c values or a follow-up time are left out.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        cols = _columns(data, ("hba1c_baseline", "hba1c_post", "followup_months"))
+        reduction = np.round(cols["hba1c_baseline"] - cols["hba1c_post"], _ROUND)
+        months = cols["followup_months"]
+        if reduction.size == 0:
+            return _message_figure("No patients with both HbA1c values and a follow-up time", title)
+        fig, ax = _new_figure()
+        handles: list[object] = []
+        if reduction.size <= SUMMARY_ABOVE_N_DOSE:
+            ax.scatter(months, reduction, s=20, color=STYLE["blue"], alpha=0.6, lw=0, zorder=3)
+            handles.append(Line2D([], [], ls="none", marker="o", ms=5, color=STYLE["blue"], alpha=0.6,
+                                  label="Patients"))
+        else:
+            ax.hexbin(months, reduction, gridsize=40, cmap="Blues", mincnt=1, zorder=2)
+            handles.append(Patch(facecolor=_DENSITY, label="Patients (density)"))
+        if np.unique(months).size >= 2:
+            slope, intercept = np.polyfit(months, reduction, 1)
+            xs = np.array([months.min(), months.max()])
+            ax.plot(xs, intercept + slope * xs, color=_GROUP_MEAN, lw=2, zorder=4)
+            handles.append(Line2D([], [], color=_GROUP_MEAN, lw=2,
+                                  label=f"Least-squares line\n({_fmt_points(12 * slope)} per year)"))
+        ax.axhline(0, color=_NEUTRAL, lw=0.8, zorder=1)
+        ax.set_xlabel(_X_FOLLOWUP)
+        ax.set_ylabel(_Y_REDUCTION)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        _finish(ax, title)
+        return fig
+
+
+def power_curve_plot(curve: pd.DataFrame, target_power: float = 0.8, title: str | None = None) -> Figure:
+    """Power of a two-arm trial against its size, one line per planning scenario.
+
+    ``curve`` is the frame of :func:`livingpaper.power.power_curve` (columns ``scenario,
+    n_per_arm, power``). A horizontal line marks ``target_power``; a marker on each line
+    shows the smallest size that reaches it (when the curve does). Consecutive scenarios
+    are read as pairs (observed fall, fall after regression to the mean): a pair shares a
+    colour and its second line is dashed.
+    """
+    with mpl.rc_context(PRINT_RCPARAMS):
+        missing = [c for c in ("scenario", "n_per_arm", "power") if c not in curve.columns]
+        if missing:
+            raise KeyError(f"missing column(s): {', '.join(missing)}")
+        if curve.empty:
+            return _message_figure("No planning scenario can be computed", title)
+        fig, ax = _new_figure()
+        handles: list[object] = []
+        for i, (scenario, rows) in enumerate(curve.groupby("scenario", sort=False)):
+            rows = rows.sort_values("n_per_arm")
+            # Scenarios come in pairs (observed, after regression to the mean): a pair
+            # shares a colour, the second of it is dashed.
+            colour = _SCENARIO_COLOURS[(i // 2) % len(_SCENARIO_COLOURS)]
+            style = "-" if i % 2 == 0 else "--"
+            n = rows["n_per_arm"].to_numpy(dtype=float)
+            pw = 100 * rows["power"].to_numpy(dtype=float)
+            ax.plot(n, pw, color=colour, lw=2, ls=style, zorder=3)
+            reached = np.flatnonzero(pw >= 100 * target_power)
+            label = str(scenario)
+            if reached.size:
+                k = reached[0]
+                ax.plot([n[k]], [pw[k]], marker="o", ms=6, color=colour, zorder=4)
+                label += f" (n = {n[k]:.0f})"
+            handles.append(Line2D([], [], color=colour, lw=2, ls=style, label=label))
+        ax.axhline(100 * target_power, color=_NEUTRAL, lw=1, ls=":", zorder=1)
+        handles.append(Line2D([], [], color=_NEUTRAL, lw=1, ls=":", label=f"Target {100 * target_power:.0f} % power"))
+        ax.set_ylim(0, 100)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(_X_PER_ARM)
+        ax.set_ylabel(_Y_POWER)
+        ax.legend(handles=handles, loc="lower right")
+        _finish(ax, title)
+        return fig

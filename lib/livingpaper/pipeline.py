@@ -28,6 +28,7 @@ from typing import Any, Callable
 import jupytext
 import nbformat
 import papermill
+import yaml
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
@@ -58,6 +59,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("data", "data.md", "chapters/data"),
     Chapter("changes", "changes.md", "chapters/changes"),
     Chapter("reproducibility", "reproducibility.md", "chapters/reproducibility"),
+    Chapter("strobe", "strobe.md", "chapters/strobe", execute=False),
+    Chapter("cite", "cite.md", "chapters/cite"),
     Chapter("references", "references.md", "chapters/references", execute=False),
 )
 
@@ -103,7 +106,7 @@ def _install_kernel(jupyter_dir: Path) -> None:
     spec.mkdir(parents=True)
     _write_json(spec / "kernel.json", {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=ERROR"],
+                 "--IPKernelApp.log_level=CRITICAL"],
         "display_name": "Python (livingpaper)",
         "language": "python",
         # The build must not write byte code into the source tree.
@@ -191,15 +194,48 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _sphinx(book_dir: Path, out_dir: Path) -> None:
+def _sphinx(book_dir: Path, out_dir: Path, builder: str = "html") -> Path:
+    """Render the executed book with Jupyter Book; returns the folder of the output."""
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb), "build", str(book_dir), "--path-output", str(out_dir), "--builder", "html",
+    cmd = [str(jb), "build", str(book_dir), "--path-output", str(out_dir), "--builder", builder,
            "--warningiserror", "--keep-going"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr).strip().splitlines()
         problems = [line for line in log if "WARNING" in line or "ERROR" in line] or log[-15:]
         raise BuildError("Jupyter Book failed:\n" + "\n".join(problems[:20]))
+    return out_dir / "_build" / builder
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+#: Flags for a headless Chromium on a machine without network or display.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def chromium() -> str | None:
+    """The Chromium executable, if one is installed."""
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
+def _pdf(book_dir: Path, sphinx_dir: Path, target: Path) -> None:
+    """The whole book as one PDF: the single-page HTML book printed by headless Chromium
+    (numbered chapters, figures and tables, bibliography; print styles in _static/print.css)."""
+    browser = chromium()
+    if browser is None:
+        raise BuildError("the PDF needs Chromium, which is not installed: `make pdf` installs it "
+                         "(apt-get install chromium)")
+    single = _sphinx(book_dir, sphinx_dir, "singlehtml")
+    root = yaml.safe_load((book_dir / "_toc.yml").read_text(encoding="utf-8"))["root"]
+    # The single page is written where the root chapter lives, but its links are relative
+    # to the top of the output: printed from there, images and styles resolve.
+    page = single / "book.html"
+    shutil.copy2(single / f"{root}.html", page)
+    with tempfile.TemporaryDirectory(prefix="lp-chromium-") as profile:
+        proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                               f"--print-to-pdf={target}", page.as_uri()], capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 or not target.is_file() or target.stat().st_size < 10_000:
+        raise BuildError(f"Chromium could not print the PDF: {proc.stderr.strip()[-500:]}")
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -246,7 +282,13 @@ def _check_out(out: Path) -> None:
             raise BuildError(f"--out {out} is inside the source tree ({source.name}/); choose another folder")
 
 
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+def _book_files() -> list[Path]:
+    """The files of the book besides its chapters: configuration, bibliography, styles."""
+    root = paths.ROOT
+    return sorted([root / "_config.yml", root / "_toc.yml", *root.glob("*.bib"),
+                   *(p for p in (root / "_static").glob("*") if p.is_file())])
+
+
 MANIFEST = "build.json"
 
 
@@ -284,7 +326,7 @@ def _read_manifest(out: Path) -> dict[str, Any]:
 def build(data: str | Path, out: str | Path, params: analysis.Parameters | None = None,
           log: Callable[[str], None] = print, command: list[str] | None = None,
           hba1c_unit: str = "ngsp", allow_identifiers: bool = False, jobs: int | None = None,
-          force: bool = False) -> dict[str, Any]:
+          force: bool = False, pdf: bool = False) -> dict[str, Any]:
     """Build the whole book from ``data`` into ``out``; returns the results document.
 
     ``hba1c_unit`` and ``allow_identifiers`` are passed to :func:`livingpaper.dataset.load`;
@@ -305,12 +347,12 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
     shared, env = cache.shared_inputs_digest(), cache.environment_digest()
     stable_common = {"data_name": _display_path(data), **params.to_dict()}
     # The book as a whole: every chapter's inputs but the build records, and the book's files.
-    stable_keys = _chapter_keys({**stable_common, "data_path": None, "reconstructed": None,
+    stable_keys = _chapter_keys({**stable_common, "data_path": None, "reconstructed": None, "results_path": None,
                                  "provenance_path": None, "changes_path": None},
                                 {"data_path": data_identity}, shared, env)
-    book_key = cache.digest({"chapters": stable_keys, "data": data_identity,
-                             "book": {name: cache.digest((paths.ROOT / name).read_bytes())
-                                      for name in BOOK_FILES if (paths.ROOT / name).is_file()}})
+    book_key = cache.digest({"chapters": stable_keys, "data": data_identity, "pdf": pdf,
+                             "book": {str(f.relative_to(paths.ROOT)): cache.digest(f.read_bytes())
+                                      for f in _book_files() if f.is_file()}})
     manifest = {} if force else _read_manifest(out)
     if manifest.get("book_key") == book_key and (out / "html" / "index.html").is_file():
         log(f"Nothing changed since the book in {out} was built (same data, code, parameters): left as it is.")
@@ -339,21 +381,24 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv, load_options))
         # The chapters read the validated cohort, not the raw file: validated once, same for all.
         dataset.save(cohort, staging / "cohort")
-        for name in BOOK_FILES:
-            if (paths.ROOT / name).is_file():
-                shutil.copy2(paths.ROOT / name, book_dir / name)
+        for source in _book_files():
+            target = book_dir / source.relative_to(paths.ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
         _install_kernel(staging / "jupyter")
         os.environ["JUPYTER_PATH"] = str(staging / "jupyter")
         os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
         common = {
             "data_path": str(staging / "cohort"),
             "reconstructed": results["dataset"]["reconstructed"],
+            "results_path": str(staging / "results.json"),
             "provenance_path": str(staging / "provenance.json"),
             "changes_path": str(staging / "changes.json"),
             **stable_common,
         }
         keys = _chapter_keys(common, {
             "data_path": data_identity,
+            "results_path": cache.digest((staging / "results.json").read_bytes()),
             "provenance_path": cache.digest((staging / "provenance.json").read_bytes()),
             "changes_path": cache.digest((staging / "changes.json").read_bytes()),
         }, shared, env)
@@ -379,6 +424,10 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
         _sphinx(book_dir, jb_dir)
         log(f"[book] HTML built in {time.perf_counter() - t0:.1f} s")
         (jb_dir / "_build" / "html").rename(staging / "html")
+        if pdf:
+            t0 = time.perf_counter()
+            _pdf(book_dir, jb_dir, staging / "book.pdf")
+            log(f"[book] PDF printed in {time.perf_counter() - t0:.1f} s")
         shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
         _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
                                          "executed": [c.name for c, _ in to_execute], "reused": reused})

@@ -1,0 +1,565 @@
+"""What the abstract implies: unreported quantities and an internal-consistency audit.
+
+Everything here is computed from the paper's published figures alone
+(``data/published.yaml``, read by :func:`livingpaper.published.load`), never from
+patient data. Every published number stands for the interval of values that round to
+it (a mean of 0.58 is anything in [0.575, 0.585)); from these intervals the module
+derives
+
+- the **subgroup sizes** compatible with the overall and subgroup means
+  (:func:`livingpaper.reconstruction.derive_design` finds them from the intervals;
+  :func:`granular_sizes` repeats the search with HbA1c recorded to 0.1 %, i.e. with
+  integer sums, GRIM-style);
+- for each feasible size, the **SD of the change** that each reported paired-t p-value
+  implies, ``sd = mean * sqrt(n) / t_{n-1}(1 - p/2)``, and the **confidence interval**
+  that the p-value implies, ``mean +/- mean * t_{n-1}(1 - alpha/2) / t_{n-1}(1 - p/2)``
+  (the t version of Altman & Bland 2011), which needs no SD;
+- the **overall p** that the subgroup figures imply, to check against the published
+  "p < 0.0001";
+- the **baseline means** each group can have within its definition.
+
+It then lists every check that can be made, with its verdict: *consistent*,
+*inconsistent*, *not informative* (a check that cannot fail at this precision, like GRIM
+with 10 or more patients per mean), or *not verifiable* (the abstract gives no number to
+check).
+
+References
+----------
+Brown NJL, Heathers JAJ (2017). The GRIM test: a simple technique detects numerous
+anomalies in the reporting of results in psychology. *Social Psychological and
+Personality Science* 8(4), 363-369. doi:10.1177/1948550616673876
+
+Altman DG, Bland JM (2011). How to obtain the confidence interval from a P value.
+*BMJ* 343, d2090. doi:10.1136/bmj.d2090
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from . import published as published_mod
+from . import reconstruction
+from .formatting import format_cells
+from .stats import TidyResult
+
+__all__ = [
+    "CONSISTENT",
+    "INCONSISTENT",
+    "NOT_INFORMATIVE",
+    "NOT_VERIFIABLE",
+    "Grim",
+    "PublishedConsistency",
+    "audit",
+    "build_comparison",
+    "checks",
+    "ci_from_p",
+    "combined_sd",
+    "granular_sizes",
+    "grim",
+    "implied_by_size",
+    "sd_from_p",
+]
+
+CONSISTENT = "consistent"
+INCONSISTENT = "inconsistent"
+NOT_INFORMATIVE = "not informative"
+NOT_VERIFIABLE = "not verifiable"
+
+#: HbA1c is recorded to 0.1 % (laboratories report one decimal).
+RECORDING_STEP = reconstruction.HBA1C_STEP
+#: Highest plausible recorded HbA1c (%), for the bound on the severe group's baseline.
+HBA1C_MAX = reconstruction.PLAUSIBLE_HBA1C[1]
+_EPS = 1e-9
+
+
+# ---------------------------------------------------------------------------
+# Building blocks (plain numbers in, plain numbers out)
+# ---------------------------------------------------------------------------
+
+
+def sd_from_p(mean: float, n: int, p: float) -> float:
+    """SD of the paired differences that gives a two-sided one-sample t-test ``p``.
+
+    ``sd = |mean| * sqrt(n) / t_{n-1}(1 - p/2)`` (inverting ``t = mean / (sd / sqrt(n))``;
+    the same formula as :func:`livingpaper.reconstruction._sd_for_p`, which it calls).
+    """
+    if n < 2 or not 0.0 < p < 1.0:
+        raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
+    return abs(reconstruction._sd_for_p(mean, n, p))
+
+
+def ci_from_p(mean: float, n: int, p: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a mean implied by its one-sample t-test p-value and n.
+
+    The standard error is ``|mean| / t_{n-1}(1 - p/2)``, so the interval is
+    ``mean -/+ t_{n-1}(1 - (1 - confidence)/2) * SE``. This is Altman & Bland's (2011)
+    method with the t distribution of the paired t-test instead of the normal.
+    """
+    if n < 2 or not 0.0 < p < 1.0:
+        raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
+    se = abs(mean) / float(_st.t.isf(p / 2, n - 1))
+    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return mean - half, mean + half
+
+
+def combined_sd(groups: list[tuple[int, float, float]]) -> float:
+    """Sample SD of the union of groups given each group's ``(n, mean, sd)``.
+
+    Total sum of squares = within-group sums ``(n_i - 1) sd_i^2`` plus between-group sums
+    ``n_i (mean_i - grand_mean)^2``, divided by ``N - 1``.
+    """
+    total = sum(n for n, _, _ in groups)
+    grand = sum(n * m for n, m, _ in groups) / total
+    ss = sum((n - 1) * s**2 + n * (m - grand) ** 2 for n, m, s in groups)
+    return math.sqrt(ss / (total - 1))
+
+
+@dataclass(frozen=True)
+class Grim(TidyResult):
+    """Result of :func:`grim`.
+
+    Attributes
+    ----------
+    estimable : bool
+    reason : str or None
+    mean : float
+        The reported mean.
+    decimals : int
+        Decimals it is reported to.
+    n : int
+    step : float
+        Recording step of the individual values.
+    granularity : float
+        ``step / n``: the spacing of the means that n such values can have.
+    informative : bool
+        Whether the check can fail: the spacing is wider than the reporting resolution
+        ``10**-decimals`` (with 0.1 % steps and two decimals, fewer than 10 values).
+    consistent : bool or None
+        Whether some sum of n recorded values gives a mean that rounds to the report.
+    nearest_attainable : float or None
+        The attainable mean closest to the reported one.
+    """
+
+    estimable: bool
+    reason: str | None
+    mean: float
+    decimals: int
+    n: int
+    step: float
+    granularity: float | None
+    informative: bool
+    consistent: bool | None
+    nearest_attainable: float | None
+
+
+def grim(mean: float, decimals: int, n: int, step: float = RECORDING_STEP) -> Grim:
+    """GRIM-style granularity check of a reported mean (Brown & Heathers 2017).
+
+    A mean of ``n`` values each recorded in steps of ``step`` is ``k * step / n`` for an
+    integer ``k``. The reported mean, rounded to ``decimals``, stands for the interval
+    ``[mean - h, mean + h)`` with ``h = 0.5 * 10**-decimals``; it is consistent when some
+    ``k * step / n`` lies in it. The check is *informative* only when ``step / n`` is
+    wider than the resolution ``10**-decimals``: otherwise every interval contains an
+    attainable mean and the check cannot fail.
+    """
+    if n < 1:
+        return Grim(estimable=False, reason="Not estimable: no values.", mean=mean, decimals=decimals, n=n,
+                    step=step, granularity=None, informative=False, consistent=None, nearest_attainable=None)
+    half = 0.5 * 10.0 ** (-decimals)
+    unit = step / n
+    k_low = math.ceil((mean - half) / unit - _EPS)
+    k_high = math.ceil((mean + half) / unit - _EPS) - 1  # [low, high): the top end excluded
+    consistent = k_low <= k_high
+    nearest = round(mean / unit) * unit
+    informative = unit > 10.0 ** (-decimals) + _EPS
+    return Grim(estimable=True, reason=None, mean=float(mean), decimals=int(decimals), n=int(n), step=float(step),
+                granularity=unit, informative=informative, consistent=consistent, nearest_attainable=nearest)
+
+
+# ---------------------------------------------------------------------------
+# What the published figures imply
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reported:
+    n_total: int
+    baseline_mean: tuple[float, float]
+    post_mean: tuple[float, float]
+    overall_p_below: float
+    moderate_reduction: tuple[float, float]
+    moderate_p_below: float
+    severe_reduction: tuple[float, float]
+    severe_p: tuple[float, float]
+    moderate_min: float
+    severe_above: float
+    points: dict[str, float]
+
+
+def _reported(published: dict[str, Any]) -> _Reported:
+    t = reconstruction._targets(published)
+    fig = lambda i: published_mod.figure(published, i).value  # noqa: E731
+    return _Reported(
+        n_total=t.n_total, baseline_mean=t.baseline_mean, post_mean=t.post_mean,
+        overall_p_below=t.overall_p_below, moderate_reduction=t.moderate_reduction,
+        moderate_p_below=float(fig("moderate_p")), severe_reduction=t.severe_reduction, severe_p=t.severe_p,
+        moderate_min=t.moderate_min, severe_above=t.severe_above,
+        points={"baseline_mean": float(fig("baseline_mean")), "post_mean": float(fig("post_mean")),
+                "moderate_reduction": float(fig("moderate_mean_reduction")),
+                "severe_reduction": float(fig("severe_mean_reduction")), "severe_p": float(fig("severe_p"))},
+    )
+
+
+def _tenths(interval: tuple[float, float], n: int) -> range:
+    """Integer sums (in tenths of a percent) of n values whose mean lies in [low, high)."""
+    low, high = interval
+    return range(math.ceil(low * n / RECORDING_STEP - _EPS), math.ceil(high * n / RECORDING_STEP - _EPS))
+
+
+def granular_sizes(published: dict[str, Any]) -> tuple[int, ...]:
+    """Severe-group sizes compatible with the published means when HbA1c is recorded to 0.1 %.
+
+    The baseline and post sums of all patients, and the reduction sums of each group,
+    are integers in tenths of a percent. A severe-group size is kept when integer sums
+    exist with each mean in its rounding interval and the group sums adding up to the
+    baseline sum minus the post sum.
+    """
+    rep = _reported(published)
+    n = rep.n_total
+    base, post = _tenths(rep.baseline_mean, n), _tenths(rep.post_mean, n)
+    overall_low, overall_high = base.start - (post.stop - 1), (base.stop - 1) - post.start
+    sizes = []
+    for n_sev in range(1, n):
+        n_mod = n - n_sev
+        mod, sev = _tenths(rep.moderate_reduction, n_mod), _tenths(rep.severe_reduction, n_sev)
+        if len(mod) == 0 or len(sev) == 0:
+            continue
+        low, high = mod.start + sev.start, (mod.stop - 1) + (sev.stop - 1)
+        if low <= overall_high and high >= overall_low:
+            sizes.append(n_sev)
+    return tuple(sizes)
+
+
+def implied_by_size(published: dict[str, Any] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Everything the published figures imply, for each feasible severe-group size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per severe-group size that the means allow
+        (:func:`livingpaper.reconstruction.derive_design`), with columns
+
+        - ``n_severe, n_moderate``;
+        - ``weighted_reduction_low, weighted_reduction_high``: the size-weighted mean of
+          the subgroup reductions over their rounding intervals (must meet the overall
+          7.49 - 6.7 interval);
+        - ``granular``: the size also survives the 0.1 %-recording check;
+        - ``sd_severe_low, sd_severe_high``: SD of the change in the severe group implied
+          by p = 0.0122 and the mean 1.55, over both rounding intervals;
+        - ``sd_moderate_max``: upper bound on the moderate SD from "p < 0.0000002";
+          ``sd_moderate_if_p_above_half_bound``: the SD if p were at least half that
+          bound (the reconstruction's reading), a lower end for orientation only;
+        - ``severe_ci95_low, severe_ci95_high``: the severe mean reduction's confidence
+          interval implied by its p (no SD needed), at the reported values;
+        - ``moderate_ci95_halfwidth_max``: upper bound on the moderate interval's
+          half-width;
+        - ``overall_sd_max, overall_p_max``: the overall SD of the change and the overall
+          paired-t p implied by the subgroup figures, at their least favourable corner
+          (largest SDs, smallest means);
+        - ``difference_p_low, difference_p_high``: range of the Welch p of the severe vs
+          moderate difference in reduction (not reported by the paper);
+        - ``moderate_baseline_mean_max, severe_baseline_mean_max``: the highest mean
+          baseline each group can have, given the overall baseline mean and the other
+          group at its lowest possible values;
+        - ``baseline_compatible``: the overall baseline mean can be met with every
+          moderate baseline in [6.2, 8.0] % and every severe one above 8.0 %.
+    """
+    published = published or published_mod.load()
+    rep = _reported(published)
+    design = reconstruction.derive_design(published)
+    granular = set(granular_sizes(published))
+    n = rep.n_total
+    mod_ends, sev_ends, sevp_ends = rep.moderate_reduction, rep.severe_reduction, rep.severe_p
+    base_low, base_high = rep.baseline_mean[0] * n, rep.baseline_mean[1] * n
+    sev_floor = rep.severe_above + RECORDING_STEP  # recorded to 0.1: "> 8.0" is at least 8.1
+    rows = []
+    for n_sev in design.feasible_n_severe:
+        n_mod = n - n_sev
+        sd_sev = [sd_from_p(m, n_sev, p) for m in sev_ends for p in sevp_ends]
+        sd_mod_max = sd_from_p(mod_ends[1], n_mod, rep.moderate_p_below)
+        sd_mod_reading = sd_from_p(mod_ends[0], n_mod, rep.moderate_p_below / 2)
+        ci_low, ci_high = ci_from_p(rep.points["severe_reduction"], n_sev, rep.points["severe_p"], confidence)
+        mod_half = (ci_from_p(mod_ends[1], n_mod, rep.moderate_p_below, confidence)[1] - mod_ends[1])
+        overall = []
+        for m_mod, m_sev, p_sev in itertools.product(mod_ends, sev_ends, sevp_ends):
+            s_mod, s_sev = sd_from_p(m_mod, n_mod, rep.moderate_p_below), sd_from_p(m_sev, n_sev, p_sev)
+            sd_all = combined_sd([(n_mod, m_mod, s_mod), (n_sev, m_sev, s_sev)])
+            mean_all = (n_mod * m_mod + n_sev * m_sev) / n
+            t = mean_all * math.sqrt(n) / sd_all
+            overall.append((sd_all, float(2 * _st.t.sf(abs(t), n - 1))))
+        diff_p = [float(_st.ttest_ind_from_stats(rep.points["severe_reduction"], s_sev, n_sev,
+                                                 rep.points["moderate_reduction"], s_mod, n_mod,
+                                                 equal_var=False).pvalue)
+                  for s_sev in (min(sd_sev), max(sd_sev)) for s_mod in (sd_mod_reading, sd_mod_max)]
+        lowest_possible = n_mod * rep.moderate_min + n_sev * sev_floor
+        highest_possible = n_mod * rep.severe_above + n_sev * HBA1C_MAX
+        rows.append({
+            "n_severe": n_sev, "n_moderate": n_mod,
+            "weighted_reduction_low": (n_mod * mod_ends[0] + n_sev * sev_ends[0]) / n,
+            "weighted_reduction_high": (n_mod * mod_ends[1] + n_sev * sev_ends[1]) / n,
+            "granular": n_sev in granular,
+            "sd_severe_low": min(sd_sev), "sd_severe_high": max(sd_sev),
+            "sd_moderate_max": sd_mod_max, "sd_moderate_if_p_above_half_bound": sd_mod_reading,
+            "severe_ci95_low": ci_low, "severe_ci95_high": ci_high,
+            "moderate_ci95_halfwidth_max": mod_half,
+            "overall_sd_max": max(s for s, _ in overall), "overall_p_max": max(p for _, p in overall),
+            "difference_p_low": min(diff_p), "difference_p_high": max(diff_p),
+            "moderate_baseline_mean_max": min(rep.severe_above, (base_high - n_sev * sev_floor) / n_mod),
+            "severe_baseline_mean_max": min(HBA1C_MAX, (base_high - n_mod * rep.moderate_min) / n_sev),
+            "baseline_compatible": bool(lowest_possible < base_high and highest_possible >= base_low),
+        })
+    return pd.DataFrame(rows)
+
+
+def _sizes_text(sizes: list[int] | tuple[int, ...]) -> str:
+    sizes = sorted(sizes)
+    if not sizes:
+        return "no size"
+    if sizes == list(range(sizes[0], sizes[-1] + 1)):
+        return f"{sizes[0]} to {sizes[-1]}" if len(sizes) > 1 else f"{sizes[0]}"
+    return ", ".join(str(s) for s in sizes)
+
+
+def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every internal-consistency check of the published figures, with its verdict.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``check, verdict, detail``; ``verdict`` is one of :data:`CONSISTENT`,
+        :data:`INCONSISTENT`, :data:`NOT_INFORMATIVE`, :data:`NOT_VERIFIABLE`.
+    """
+    published = published or published_mod.load()
+    rep = _reported(published)
+    table = implied_by_size(published) if table is None else table
+    fig = lambda i: published_mod.figure(published, i)  # noqa: E731
+    n = rep.n_total
+    rows = []
+
+    def add(check: str, verdict: str, detail: str) -> None:
+        rows.append({"check": check, "verdict": verdict, "detail": detail})
+
+    sizes = list(table["n_severe"]) if len(table) else []
+    add("The overall change equals the size-weighted subgroup changes",
+        CONSISTENT if sizes else INCONSISTENT,
+        (f"{rep.points['baseline_mean']:g} − {rep.points['post_mean']:g} is met by "
+         f"{rep.points['moderate_reduction']:g} and {rep.points['severe_reduction']:g} when {_sizes_text(sizes)} "
+         f"of the {n} patients are in the severe group") if sizes else
+        "no split of the patients gives the overall change from the subgroup changes")
+    granular = [s for s, g in zip(sizes, table["granular"] if len(table) else []) if g]
+    add("The means can be formed from HbA1c values recorded to 0.1 % (sums of whole tenths)",
+        CONSISTENT if granular else INCONSISTENT,
+        f"integer sums exist for severe-group sizes {_sizes_text(granular)}")
+    compatible = [s for s, ok in zip(sizes, table["baseline_compatible"] if len(table) else []) if ok]
+    add("The baseline mean is attainable within the group definitions",
+        CONSISTENT if compatible else INCONSISTENT,
+        (f"a mean of {rep.points['baseline_mean']:g} % is reachable with moderate baselines in "
+         f"{rep.moderate_min:g}–{rep.severe_above:g} % and severe ones above {rep.severe_above:g} % "
+         f"for sizes {_sizes_text(compatible)}"))
+    if sizes:
+        worst = float(table["overall_p_max"].max())
+        ok = [s for s, p in zip(sizes, table["overall_p_max"]) if p < rep.overall_p_below]
+        verdict = CONSISTENT if ok else INCONSISTENT
+        add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", verdict,
+            (f"the largest overall p the subgroup means and p-values allow is {worst:.2g} "
+             f"(sizes meeting the bound: {_sizes_text(ok)})"))
+    else:
+        add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", NOT_VERIFIABLE,
+            "no feasible group sizes")
+    for label, key, decimals, group_sizes in (
+        ("Baseline mean", "baseline_mean", fig("baseline_mean").decimals, [n]),
+        ("Post-treatment mean", "post_mean", fig("post_mean").decimals, [n]),
+        ("Moderate mean reduction", "moderate_reduction", fig("moderate_mean_reduction").decimals,
+         [n - s for s in sizes]),
+        ("Severe mean reduction", "severe_reduction", fig("severe_mean_reduction").decimals, sizes),
+    ):
+        results = [grim(rep.points[key], decimals, k) for k in group_sizes]
+        informative = [r for r in results if r.informative]
+        if not results:
+            add(f"GRIM: {label.lower()}", NOT_VERIFIABLE, "no feasible group size")
+        elif not informative:
+            smallest = min(group_sizes)
+            add(f"GRIM: {label.lower()}", NOT_INFORMATIVE,
+                (f"with at least {smallest} patients, means of values recorded to {RECORDING_STEP:g} % are "
+                 f"spaced {RECORDING_STEP / smallest:.3g} apart or less, no coarser than the reported "
+                 f"{10.0 ** -decimals:g}: every reported value is attainable"))
+        else:
+            bad = [r.n for r in informative if not r.consistent]
+            add(f"GRIM: {label.lower()}", INCONSISTENT if bad and len(bad) == len(informative) else CONSISTENT,
+                f"attainable for n = {_sizes_text([r.n for r in informative if r.consistent])}")
+    add("The severe p = 0.0122 fits a paired t-test on the severe mean", NOT_VERIFIABLE,
+        "any p can be produced by some SD of the change; the SD it implies is given in the table below")
+    add("The moderate p < 0.0000002 fits a paired t-test on the moderate mean", NOT_VERIFIABLE,
+        "a bound on p only bounds the SD of the change from above")
+    add("Dose trend (higher dose, larger fall, not significant)", NOT_VERIFIABLE,
+        "the abstract gives no group sizes, means or p-value for the dose groups")
+    median, low, high = (fig(i).value for i in ("followup_median_months", "followup_min_months",
+                                                "followup_max_months"))
+    add("Follow-up median lies within its range", CONSISTENT if low <= median <= high else INCONSISTENT,
+        f"median {median:g} months, range {low:g}–{high:g}")
+    dmin, dmax = fig("dose_min_cells").value, fig("dose_max_cells").value
+    cutoff = published["definitions"]["dose_cutoff_cells"]
+    add("The dose cut-off splits the reported dose range", CONSISTENT if dmin < cutoff <= dmax else INCONSISTENT,
+        f"cut-off {format_cells(cutoff)} cells within {format_cells(dmin)}–{format_cells(dmax)}")
+    add("No serious adverse events", NOT_VERIFIABLE, "a count of zero cannot be checked against other figures")
+    return pd.DataFrame(rows, columns=["check", "verdict", "detail"])
+
+
+@dataclass(frozen=True)
+class PublishedConsistency(TidyResult):
+    """Result of :func:`audit`: the summary that goes to ``results.json``.
+
+    Ranges run over every severe-group size the published means allow.
+
+    Attributes
+    ----------
+    estimable : bool
+    reason : str or None
+    n_total : int or None
+    n_severe_min, n_severe_max : int or None
+        Feasible severe-group sizes (rounding intervals of the means).
+    n_severe_granular_min, n_severe_granular_max : int or None
+        The same with HbA1c recorded to 0.1 % (integer sums).
+    sd_reduction_severe_min, sd_reduction_severe_max : float or None
+        SD of the change in the severe group implied by p = 0.0122 (percentage points).
+    sd_reduction_moderate_max : float or None
+        Upper bound of the moderate SD implied by p < 0.0000002.
+    severe_ci95_low, severe_ci95_high : float or None
+        Widest implied 95 % CI of the severe mean reduction over the feasible sizes.
+    overall_p_max : float or None
+        Largest overall paired-t p compatible with the subgroup figures.
+    difference_p_min, difference_p_max : float or None
+        Range of the implied Welch p for severe vs moderate reduction.
+    severe_baseline_mean_max : float or None
+        Highest mean baseline (%) the severe group can have.
+    n_checks, n_consistent, n_inconsistent, n_not_informative, n_not_verifiable : int
+    all_consistent : bool or None
+        No check is inconsistent.
+    """
+
+    estimable: bool
+    reason: str | None
+    n_total: int | None
+    n_severe_min: int | None
+    n_severe_max: int | None
+    n_severe_granular_min: int | None
+    n_severe_granular_max: int | None
+    sd_reduction_severe_min: float | None
+    sd_reduction_severe_max: float | None
+    sd_reduction_moderate_max: float | None
+    severe_ci95_low: float | None
+    severe_ci95_high: float | None
+    overall_p_max: float | None
+    difference_p_min: float | None
+    difference_p_max: float | None
+    severe_baseline_mean_max: float | None
+    n_checks: int
+    n_consistent: int
+    n_inconsistent: int
+    n_not_informative: int
+    n_not_verifiable: int
+    all_consistent: bool | None
+
+
+_NO_AUDIT = dict(n_total=None, n_severe_min=None, n_severe_max=None, n_severe_granular_min=None,
+                 n_severe_granular_max=None, sd_reduction_severe_min=None, sd_reduction_severe_max=None,
+                 sd_reduction_moderate_max=None, severe_ci95_low=None, severe_ci95_high=None, overall_p_max=None,
+                 difference_p_min=None, difference_p_max=None, severe_baseline_mean_max=None, n_checks=0,
+                 n_consistent=0, n_inconsistent=0, n_not_informative=0, n_not_verifiable=0, all_consistent=None)
+
+
+def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
+    """Summarise what the published figures imply and how many checks they pass.
+
+    Not estimable (with the reason) when the published-figures file lacks a figure the
+    derivation needs, or when the means admit no subgroup split.
+    """
+    try:
+        published = published or published_mod.load()
+        table = implied_by_size(published)
+        verdicts = checks(published, table)
+    except (KeyError, ValueError, TypeError) as exc:
+        return PublishedConsistency(
+            estimable=False,
+            reason=f"Not estimable: the published figures needed for the audit are missing or unusable ({exc}).",
+            **_NO_AUDIT)
+    counts = verdicts["verdict"].value_counts()
+    count = lambda v: int(counts.get(v, 0))  # noqa: E731
+    granular = list(table.loc[table["granular"], "n_severe"])
+    return PublishedConsistency(
+        estimable=True, reason=None, n_total=int(_reported(published).n_total),
+        n_severe_min=int(table["n_severe"].min()), n_severe_max=int(table["n_severe"].max()),
+        n_severe_granular_min=int(min(granular)) if granular else None,
+        n_severe_granular_max=int(max(granular)) if granular else None,
+        sd_reduction_severe_min=float(table["sd_severe_low"].min()),
+        sd_reduction_severe_max=float(table["sd_severe_high"].max()),
+        sd_reduction_moderate_max=float(table["sd_moderate_max"].max()),
+        severe_ci95_low=float(table["severe_ci95_low"].min()),
+        severe_ci95_high=float(table["severe_ci95_high"].max()),
+        overall_p_max=float(table["overall_p_max"].max()),
+        difference_p_min=float(table["difference_p_low"].min()),
+        difference_p_max=float(table["difference_p_high"].max()),
+        severe_baseline_mean_max=float(table["severe_baseline_mean_max"].max()),
+        n_checks=int(len(verdicts)), n_consistent=count(CONSISTENT), n_inconsistent=count(INCONSISTENT),
+        n_not_informative=count(NOT_INFORMATIVE), n_not_verifiable=count(NOT_VERIFIABLE),
+        all_consistent=count(INCONSISTENT) == 0,
+    )
+
+
+def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Is this build's data compatible with what the abstract implies?
+
+    Parameters
+    ----------
+    summary : PublishedConsistency
+        From :func:`audit`.
+    sections : dict
+        ``results["sections"]`` of this build (``overall``, ``moderate``, ``severe``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``quantity, implied, this_build, within`` (``within`` is True/False, or None when
+        this build cannot say).
+    """
+    columns = ["quantity", "implied", "this_build", "within"]
+    if not summary.estimable:
+        return pd.DataFrame(columns=columns)
+    sev, mod, overall = (sections.get(k, {}) for k in ("severe", "moderate", "overall"))
+
+    def row(quantity: str, implied: str, value: Any, low: float | None, high: float | None,
+            fmt: str = "{:.2f}") -> dict[str, Any]:
+        if value is None:
+            return {"quantity": quantity, "implied": implied, "this_build": "not estimable", "within": None}
+        inside = (low is None or value >= low - _EPS) and (high is None or value <= high + _EPS)
+        return {"quantity": quantity, "implied": implied, "this_build": fmt.format(value), "within": bool(inside)}
+
+    rows = [
+        row("Patients in the severe group", f"{summary.n_severe_min} to {summary.n_severe_max}", sev.get("n"),
+            summary.n_severe_min, summary.n_severe_max, "{:d}"),
+        row("SD of the change, severe group (percentage points)",
+            f"{summary.sd_reduction_severe_min:.2f} to {summary.sd_reduction_severe_max:.2f}",
+            sev.get("sd_reduction"), summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
+        row("SD of the change, moderate group (percentage points)",
+            f"at most {summary.sd_reduction_moderate_max:.2f}", mod.get("sd_reduction"), None,
+            summary.sd_reduction_moderate_max),
+        row("Overall paired t-test p", f"at most {summary.overall_p_max:.2g}", overall.get("p"), None,
+            summary.overall_p_max, "{:.2g}"),
+    ]
+    return pd.DataFrame(rows, columns=columns)

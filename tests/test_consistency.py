@@ -1,0 +1,191 @@
+"""Tests of livingpaper.consistency: what the abstract implies, and whether it is consistent.
+
+References used:
+- The paired t-test recomputed with scipy on synthetic samples built to have an exact
+  mean and SD (independent of the inversion formulas under test).
+- The GRIM examples of Brown & Heathers 2017 (Soc Psychol Personal Sci 8:363) as told in
+  their paper's standard illustration: 20 rolls of a die cannot average 3.48 (means of 20
+  integers end in .x0 or .x5), while 3.45 is possible.
+- numpy on the pooled sample, for the combined SD.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from livingpaper import consistency, published, reconstruction
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return published.load()
+
+
+@pytest.fixture(scope="module")
+def table(paper):
+    return consistency.implied_by_size(paper)
+
+
+def sample(mean: float, sd: float, n: int) -> np.ndarray:
+    """n values with exactly this mean and sample SD (standardised normal quantiles)."""
+    z = stats.norm.ppf((np.arange(n) + 0.5) / n)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return mean + sd * z
+
+
+def with_figure(paper, figure_id: str, value):
+    """A copy of the published figures with one value changed."""
+    changed = copy.deepcopy(paper)
+    for i, fig in enumerate(changed["figures"]):
+        if fig.id == figure_id:
+            changed["figures"][i] = published.PublishedFigure(**{**fig.__dict__, "value": value})
+    return changed
+
+
+# --- building blocks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mean, sd, n", [(1.55, 1.9, 13), (0.58, 0.65, 48), (0.3, 2.0, 5)])
+def test_sd_from_p_recovers_the_sd_of_a_sample_with_that_p(mean, sd, n):
+    p = stats.ttest_1samp(sample(mean, sd, n), 0).pvalue
+    assert consistency.sd_from_p(mean, n, p) == pytest.approx(sd, rel=1e-9)
+
+
+@pytest.mark.parametrize("mean, sd, n", [(1.55, 1.9, 13), (0.58, 0.65, 48)])
+def test_ci_from_p_equals_the_t_interval_of_a_sample_with_that_p(mean, sd, n):
+    x = sample(mean, sd, n)
+    result = stats.ttest_1samp(x, 0)
+    ci = result.confidence_interval(0.95)
+    assert consistency.ci_from_p(mean, n, result.pvalue) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_combined_sd_is_the_sd_of_the_pooled_sample():
+    a, b = sample(0.58, 0.65, 48), sample(1.55, 1.9, 13)
+    expected = np.concatenate([a, b]).std(ddof=1)
+    assert consistency.combined_sd([(48, 0.58, 0.65), (13, 1.55, 1.9)]) == pytest.approx(expected, rel=1e-12)
+
+
+def test_grim_flags_an_impossible_mean_of_twenty_die_rolls():
+    bad = consistency.grim(3.48, decimals=2, n=20, step=1)
+    assert bad.informative and bad.consistent is False
+    good = consistency.grim(3.45, decimals=2, n=20, step=1)
+    assert good.informative and good.consistent is True
+
+
+def test_grim_cannot_fail_with_ten_or_more_hba1c_values_at_two_decimals():
+    assert not consistency.grim(1.55, decimals=2, n=10).informative
+    assert consistency.grim(1.55, decimals=2, n=10).consistent
+    few = consistency.grim(1.57, decimals=2, n=3)  # means of 3 values in 0.1 steps: ...1.53, 1.57, 1.60
+    assert few.informative and few.consistent
+    assert consistency.grim(1.55, decimals=2, n=3).consistent is False
+
+
+# --- what the paper implies --------------------------------------------------------------
+
+
+def test_feasible_sizes_are_the_reconstructions_and_survive_the_granularity_check(paper, table):
+    design = reconstruction.derive_design(paper)
+    assert tuple(table["n_severe"]) == design.feasible_n_severe
+    assert set(design.feasible_n_severe) <= set(consistency.granular_sizes(paper))
+    assert table["granular"].all()
+
+
+def test_weighted_subgroup_reductions_meet_the_overall_reduction_at_every_feasible_size(paper, table):
+    fig = lambda i: published.figure(paper, i).interval()  # noqa: E731
+    low = fig("baseline_mean")[0] - fig("post_mean")[1]
+    high = fig("baseline_mean")[1] - fig("post_mean")[0]
+    assert (table["weighted_reduction_high"] > low).all() and (table["weighted_reduction_low"] < high).all()
+
+
+def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, table):
+    design = reconstruction.derive_design(paper)
+    row = table[table["n_severe"] == design.n_severe].iloc[0]
+    assert row["sd_severe_low"] <= design.sd_reduction_severe_range[0]
+    assert design.sd_reduction_severe_range[1] <= row["sd_severe_high"]
+    assert design.sd_reduction_moderate_range[1] <= row["sd_moderate_max"]
+
+
+def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd(table):
+    row = table[table["n_severe"] == 13].iloc[0]
+    sd = consistency.sd_from_p(1.55, 13, 0.0122)
+    ci = stats.ttest_1samp(sample(1.55, sd, 13), 0).confidence_interval(0.95)
+    assert (row["severe_ci95_low"], row["severe_ci95_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_implied_overall_p_is_below_the_published_bound_and_recomputes_from_pooled_samples(table):
+    assert (table["overall_p_max"] < 1e-4).all()
+    # One corner of the rounding intervals, recomputed from pooled samples: both means at
+    # their lowest, the severe p at its highest, the moderate SD at its bound.
+    n_sev, n_mod = 13, 48
+    pooled = np.concatenate([sample(0.575, consistency.sd_from_p(0.575, n_mod, 2e-7), n_mod),
+                             sample(1.545, consistency.sd_from_p(1.545, n_sev, 0.01225), n_sev)])
+    corner_p = stats.ttest_1samp(pooled, 0).pvalue
+    row = table[table["n_severe"] == n_sev].iloc[0]
+    assert 0 < corner_p <= row["overall_p_max"] * (1 + 1e-9)
+
+
+def test_the_severe_moderate_difference_is_not_significant_at_any_feasible_size(table):
+    assert (table["difference_p_low"] > 0.05).all()
+    row = table[table["n_severe"] == 13].iloc[0]
+    p = stats.ttest_ind(sample(1.55, consistency.sd_from_p(1.55, 13, 0.0122), 13),
+                        sample(0.58, consistency.sd_from_p(0.58, 48, 2e-7), 48), equal_var=False).pvalue
+    assert row["difference_p_low"] - 1e-3 <= p <= row["difference_p_high"] + 1e-3
+
+
+# --- the audit ---------------------------------------------------------------------------
+
+
+def test_the_paper_passes_every_check_that_can_be_made(paper):
+    verdicts = consistency.checks(paper)
+    assert set(verdicts["verdict"]) <= {consistency.CONSISTENT, consistency.NOT_INFORMATIVE,
+                                        consistency.NOT_VERIFIABLE}
+    assert (verdicts["verdict"] == consistency.CONSISTENT).sum() >= 5
+    grim_rows = verdicts[verdicts["check"].str.startswith("GRIM")]
+    assert (grim_rows["verdict"] == consistency.NOT_INFORMATIVE).all()
+
+
+def test_an_overall_p_bound_the_subgroups_cannot_reach_is_flagged(paper):
+    strict = with_figure(paper, "overall_p", 1e-12)
+    verdicts = consistency.checks(strict)
+    row = verdicts[verdicts["check"].str.contains("overall p")].iloc[0]
+    assert row["verdict"] == consistency.INCONSISTENT
+    assert consistency.audit(strict).all_consistent is False
+
+
+def test_subgroup_means_that_cannot_make_the_overall_mean_make_the_audit_not_estimable(paper):
+    impossible = with_figure(paper, "severe_mean_reduction", 9.99)
+    res = consistency.audit(impossible)
+    assert not res.estimable and "no subgroup split" in res.reason
+    assert res.n_severe_min is None
+
+
+def test_audit_summary_gives_ranges_over_the_feasible_sizes(paper, table):
+    res = consistency.audit(paper)
+    assert res.estimable and res.all_consistent
+    assert (res.n_severe_min, res.n_severe_max) == (table["n_severe"].min(), table["n_severe"].max())
+    assert res.sd_reduction_severe_min < res.sd_reduction_severe_max
+    assert res.n_checks == res.n_consistent + res.n_inconsistent + res.n_not_informative + res.n_not_verifiable
+    d = res.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert all(isinstance(v, (int, float, bool, str, type(None))) for v in d.values())
+
+
+def test_build_comparison_places_a_dataset_inside_or_outside_the_implied_ranges(paper):
+    res = consistency.audit(paper)
+    inside = {"severe": {"n": 13, "sd_reduction": 1.89}, "moderate": {"sd_reduction": 0.6},
+              "overall": {"p": 1e-6}}
+    frame = consistency.build_comparison(res, inside)
+    assert frame["within"].tolist() == [True, True, True, True]
+    outside = {"severe": {"n": 30, "sd_reduction": None}, "moderate": {"sd_reduction": 1.2},
+               "overall": {"p": 0.2}}
+    frame = consistency.build_comparison(res, outside)
+    assert frame["within"].tolist() == [False, None, False, False]
+    assert frame.loc[1, "this_build"] == "not estimable"
+    assert math.isclose(res.severe_ci95_low, consistency.implied_by_size(paper)["severe_ci95_low"].min())

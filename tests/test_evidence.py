@@ -1,0 +1,469 @@
+"""Tests of lib/livingpaper/evidence.py and of the evidence file it reads (data/evidence.csv)."""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from livingpaper import analysis, dataset, evidence, paths
+from livingpaper.evidence import EvidenceError
+
+ROOT = paths.ROOT
+BIBFILES = [ROOT / "references.bib", ROOT / "references-evidence.bib"]
+CHAPTER = ROOT / "chapters" / "evidence.md"
+DICTIONARY = ROOT / "data" / "evidence.md"
+
+
+# --------------------------------------------------------------------------------------
+# Helpers: the shipped file as text, edited copies, and small hand-written evidence tables
+# --------------------------------------------------------------------------------------
+
+
+def shipped_raw() -> pd.DataFrame:
+    """The shipped evidence file, every cell as text (so that any cell can be edited)."""
+    return pd.read_csv(evidence.EVIDENCE_CSV, dtype=str, keep_default_na=False)
+
+
+def edited_copy(tmp_path: Path, row_id: str, **cells: str) -> Path:
+    """A copy of the shipped file with some cells of one row changed."""
+    raw = shipped_raw()
+    assert row_id in set(raw["row_id"]), row_id
+    for column, value in cells.items():
+        raw.loc[raw["row_id"] == row_id, column] = value
+    path = tmp_path / "evidence.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def row(**cells: str) -> dict[str, str]:
+    """One valid evidence row: a placebo arm of a made-up trial, changed by ``cells``."""
+    base = {c: "" for c in evidence.COLUMNS}
+    base.update(row_id="trial_placebo", citation_key="zang2022", study="Trial", label="Trial, placebo arm",
+                design="RCT", arm="placebo", controlled="false", headline="true", measure="change_percent",
+                estimate="-0.5", sign_convention="negative = fell", rtm_anchor="false",
+                source_url="https://example.org/trial", source_location="Abstract")
+    base.update(cells)
+    return base
+
+
+def write_rows(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    path = tmp_path / "small.csv"
+    pd.DataFrame(rows, columns=list(evidence.COLUMNS)).to_csv(path, index=False)
+    return path
+
+
+def anchors_rows() -> list[dict[str, str]]:
+    """The three regression-to-the-mean anchors, with round numbers."""
+    common = dict(design="observational", arm="anchor", sign_convention="not applicable", rtm_anchor="true")
+    return [
+        row(row_id="pop_mean", citation_key="miyazawa2022", measure="population_mean_percent", estimate="7.0", **common),
+        row(row_id="pop_sd", citation_key="miyazawa2022", measure="population_sd_percent", estimate="1.0", **common),
+        row(row_id="cv", citation_key="gough2023", design="systematic review", arm="anchor", measure="within_person_cv",
+            estimate="0.1", sign_convention="not applicable", rtm_anchor="true"),
+    ]
+
+
+def book_results(overall=(0.5, 0.2, 0.8), moderate=(0.4, 0.1, 0.7), severe=None) -> dict:
+    """A results.json-like dict: (mean_reduction, ci95_low, ci95_high) per section, None = not estimable."""
+    def section(values, n):
+        if values is None:
+            return {"estimable": False, "reason": "Fewer than two patients.", "n": 1, "mean_reduction": None,
+                    "ci95_low": None, "ci95_high": None}
+        mean, low, high = values
+        return {"estimable": True, "reason": None, "n": n, "mean_reduction": mean, "ci95_low": low, "ci95_high": high}
+    return {"sections": {"overall": section(overall, 20), "moderate": section(moderate, 19), "severe": section(severe, 1)}}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> pd.DataFrame:
+    return evidence.load()
+
+
+# --------------------------------------------------------------------------------------
+# The shipped file
+# --------------------------------------------------------------------------------------
+
+
+def test_the_shipped_evidence_file_parses_and_validates(shipped):
+    assert evidence.validate(shipped_raw()) == []
+    assert list(shipped.columns[: len(evidence.COLUMNS)]) == list(evidence.COLUMNS)
+    assert shipped["row_id"].is_unique
+    assert shipped["estimate"].dtype == float and shipped["controlled"].dtype == bool
+
+
+def test_every_row_names_its_source_and_where_in_the_source_the_number_was_found(shipped):
+    assert (shipped["source_url"].str.len() > 0).all()
+    assert (shipped["source_location"].str.len() > 0).all()
+
+
+def test_a_row_without_a_source_is_refused_with_its_line_row_and_column(tmp_path):
+    path = edited_copy(tmp_path, "zang2022_placebo", source_url="")
+    with pytest.raises(EvidenceError) as caught:
+        evidence.load(path)
+    line = shipped_raw().index[shipped_raw()["row_id"] == "zang2022_placebo"][0] + 2
+    assert str(caught.value) == f"evidence.csv line {line} (zang2022_placebo), column source_url: is empty (every row needs it)"
+
+
+def test_every_citation_key_resolves_in_the_books_bibliographies(shipped):
+    assert evidence.missing_citations(shipped, BIBFILES) == []
+
+
+def test_an_unknown_citation_key_is_reported(shipped):
+    broken = shipped.assign(citation_key=shipped["citation_key"].where(shipped["row_id"] != "lin2020_t2dm", "nobody1999"))
+    assert evidence.missing_citations(broken, BIBFILES) == [
+        "row lin2020_t2dm: citation key 'nobody1999' is not in the bibliography"]
+
+
+def test_the_evidence_bibliography_repeats_no_entry_of_references_bib():
+    main, extra = (evidence.citation_keys([bib]) for bib in BIBFILES)
+    assert extra, "references-evidence.bib has no entries"
+    assert main & extra == set()
+
+
+def test_every_citation_of_the_chapter_resolves():
+    text = CHAPTER.read_text(encoding="utf-8")
+    cited = {key.strip() for keys in re.findall(r"\{cite:[pt]\}`([^`]+)`", text) for key in keys.split(",")}
+    assert cited, "the chapter cites nothing"
+    assert cited - evidence.citation_keys(BIBFILES) == set()
+
+
+def test_every_source_of_the_rtm_anchors_resolves_in_the_bibliographies(shipped):
+    cited = {k for keys in evidence.rtm_anchors(shipped).citations.values() for k in keys.split(",")}
+    assert cited <= evidence.citation_keys(BIBFILES)
+
+
+def test_the_data_dictionary_documents_every_column_flag_measure_arm_and_design():
+    text = DICTIONARY.read_text(encoding="utf-8")
+    for vocabulary in (evidence.COLUMNS, evidence.FLAGS, evidence.MEASURES, evidence.ARMS, evidence.DESIGNS):
+        undocumented = [name for name in vocabulary if f"`{name}`" not in text]
+        assert undocumented == []
+
+
+def test_zang2022_keeps_the_stated_changes_and_the_means_that_disagree_with_them(shipped):
+    # Zang et al. 2022, abstract: HbA1c "decreased 1.31%" (MSC, 9.02 +/- 1.27 -> 7.52 +/- 1.07)
+    # and "only 0.63%" (placebo, 8.89 +/- 1.11 -> 8.19 +/- 1.02).
+    msc = evidence.stated_versus_means(shipped, "zang2022_msc")
+    placebo = evidence.stated_versus_means(shipped, "zang2022_placebo")
+    assert (msc.stated_change, msc.baseline_mean, msc.followup_mean) == (-1.31, 9.02, 7.52)
+    assert msc.difference_of_means == pytest.approx(-1.50)
+    assert msc.discrepancy == pytest.approx(0.19)
+    assert (placebo.stated_change, placebo.difference_of_means) == (-0.63, pytest.approx(-0.70))
+    assert msc.flagged and placebo.flagged
+
+
+def test_numbers_are_kept_as_published_with_their_trailing_zeros(shipped):
+    lian = shipped.set_index("row_id").loc["lian2022_msc"]
+    # Lian et al. 2022, abstract: median 7.80 (7.525-8.675) -> 7.15 (6.600-7.925).
+    assert (lian["baseline_value_text"], lian["followup_spread"]) == ("7.80", "6.600-7.925")
+    assert "7.80 → 7.15 \\(median \\(IQR\\)\\)" in evidence.gaps_table(shipped)
+
+
+def test_missing_numbers_stay_missing(shipped):
+    # Skyler et al. 2015: the within-arm change of the placebo arm is not in the accessible text.
+    skyler = shipped.set_index("row_id").loc["skyler2015_placebo"]
+    assert math.isnan(skyler["estimate"]) and math.isnan(skyler["followup_value"])
+    assert "skyler2015_placebo" not in set(evidence.forest_rows(book_results(), shipped)["row_id"])
+
+
+# --------------------------------------------------------------------------------------
+# Validation: one line per problem, naming line, row and column
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        ({"estimate": "about -0.5"}, "column estimate: 'about -0.5' is not a number"),
+        ({"n": "4.5"}, "column n: '4.5' is not a whole number"),
+        ({"headline": "yes"}, "column headline: 'yes' must be true or false"),
+        ({"flags": "dubious"}, "column flags: unknown flag 'dubious'"),
+        ({"measure": "hba1c_change"}, "column measure: 'hba1c_change' is not one of"),
+        ({"arm": "control"}, "column arm: 'control' is not one of"),
+        ({"ci_low": "-0.1", "ci_high": "-0.9"}, "column ci_low: -0.1 is above ci_high -0.9"),
+        ({"ci_low": "-0.9", "ci_high": "-0.7"}, "column estimate: -0.5 lies outside its confidence interval"),
+        ({"ci_low": "-0.9"}, "column ci_high: a confidence interval needs both ends"),
+        ({"spread_type": "SD"}, "column spread: spread_type is SD but spread is empty"),
+        ({"sign_convention": "positive = fell"}, "sign_reversed_in_source goes with sign_convention"),
+        ({"measure": "smd"}, "standardised_not_percent goes with measure smd"),
+        ({"controlled": "true"}, "column controlled: is true exactly for the arms"),
+        ({"label": "x" * 61}, "column label: is 61 characters"),
+    ],
+)
+def test_a_bad_cell_is_reported_with_its_line_row_and_column(tmp_path, cells, message):
+    path = write_rows(tmp_path, [row(), row(row_id="bad_row", **cells)])
+    with pytest.raises(EvidenceError) as caught:
+        evidence.load(path)
+    problems = caught.value.problems
+    assert any(p.startswith("small.csv line 3 (") and message in p for p in problems), problems
+
+
+def test_a_row_id_must_be_lower_case_with_underscores(tmp_path):
+    with pytest.raises(EvidenceError, match=r"line 2 \(Trial Placebo\), column row_id: 'Trial Placebo' must be lower case"):
+        evidence.load(write_rows(tmp_path, [row(row_id="Trial Placebo")]))
+
+
+def test_a_small_valid_table_loads_with_typed_columns(tmp_path):
+    loaded = evidence.load(write_rows(tmp_path, [row(n="12", year="2020")]))
+    assert loaded.loc[0, "estimate"] == -0.5 and loaded.loc[0, "n"] == 12 and loaded.loc[0, "headline"] is np.True_
+
+
+def test_a_repeated_row_id_is_refused(tmp_path):
+    with pytest.raises(EvidenceError, match=r"line 3 \(trial_placebo\), column row_id: 'trial_placebo' repeats line 2"):
+        evidence.load(write_rows(tmp_path, [row(), row()]))
+
+
+def test_a_missing_column_is_refused_by_name(tmp_path):
+    path = tmp_path / "e.csv"
+    shipped_raw().drop(columns=["source_location"]).to_csv(path, index=False)
+    with pytest.raises(EvidenceError, match="e.csv: missing column\\(s\\): source_location"):
+        evidence.load(path)
+
+
+def test_a_stated_change_that_disagrees_with_its_means_must_be_flagged(tmp_path):
+    path = edited_copy(tmp_path, "zang2022_msc", flags="abstract_only;secondary_detail_conflict")
+    with pytest.raises(EvidenceError, match=r"\(zang2022_msc\), column flags: the stated change -1.31 differs .* = -1.50"):
+        evidence.load(path)
+
+
+def test_the_disagreement_flag_is_refused_where_change_and_means_agree(tmp_path):
+    # Matsuoka 2025: -0.79 is exactly 6.7 - 7.49.
+    path = edited_copy(tmp_path, "matsuoka2025_overall",
+                       flags="derived_not_published;abstract_only;reported_change_differs_from_means")
+    with pytest.raises(EvidenceError, match="set but the stated change agrees with the means"):
+        evidence.load(path)
+
+
+@pytest.mark.parametrize("stated, must_flag", [("-0.75", False), ("-0.70", True)])
+def test_only_a_gap_larger_than_rounding_counts_as_a_disagreement(tmp_path, stated, must_flag):
+    # Means 7.49 and 6.7 differ by -0.79; rounding of 7.49 (+-0.005), 6.7 (+-0.05) and a
+    # two-decimal change (+-0.005) explains up to 0.06: -0.75 is within it, -0.70 is not.
+    levels = dict(level_statistic="mean", baseline_value="7.49", followup_value="6.7", estimate=stated)
+    problems = evidence.validate(pd.read_csv(write_rows(tmp_path, [row(**levels)]), dtype=str, keep_default_na=False))
+    assert any("add reported_change_differs_from_means" in p for p in problems) == must_flag
+
+
+def test_medians_are_never_compared_as_a_change(tmp_path):
+    levels = dict(level_statistic="median (IQR)", baseline_value="6.9", followup_value="7.1", estimate="-0.5")
+    assert evidence.validate(pd.read_csv(write_rows(tmp_path, [row(**levels)]), dtype=str, keep_default_na=False)) == []
+
+
+# --------------------------------------------------------------------------------------
+# Regression-to-the-mean anchors (a contract with the regression-to-the-mean chapter)
+# --------------------------------------------------------------------------------------
+
+
+def test_the_rtm_anchors_are_the_published_values(shipped):
+    anchors = evidence.rtm_anchors(shipped)
+    # Miyazawa 2022 (2018 values): 7.1 % +/- 1.1; Gough 2023: median within-subject CV 0.083 in T2DM.
+    assert (anchors.population_mean_percent, anchors.population_sd_percent, anchors.within_person_cv) == (7.1, 1.1, 0.083)
+    assert anchors.within_person_sd_percent == pytest.approx(0.083 * 7.1)
+    assert anchors.reliability == pytest.approx(1 - (0.083 * 7.1) ** 2 / 1.1**2)
+    assert anchors.citations == {
+        "population_mean_percent": "miyazawa2022", "population_sd_percent": "miyazawa2022",
+        "within_person_cv": "gough2023", "within_person_sd_percent": "gough2023,miyazawa2022",
+        "reliability": "gough2023,miyazawa2022"}
+    assert all(isinstance(getattr(anchors, f), float) for f in
+               ("population_mean_percent", "population_sd_percent", "within_person_cv",
+                "within_person_sd_percent", "reliability"))
+
+
+def test_the_rtm_anchors_are_frozen(shipped):
+    with pytest.raises(AttributeError):
+        evidence.rtm_anchors(shipped).reliability = 1.0
+
+
+def test_the_reliability_is_the_test_retest_correlation_of_a_population_built_from_the_anchors(tmp_path):
+    # Independent check by simulation: true values with SD sqrt(1.0**2 - 0.7**2), two measurements
+    # each adding within-person noise with SD 0.1 * 7.0 = 0.7; their correlation is the reliability.
+    anchors = evidence.rtm_anchors(evidence.load(write_rows(tmp_path, anchors_rows())))
+    rng = np.random.default_rng(20250611)
+    true = rng.normal(7.0, math.sqrt(1.0 - 0.7**2), 400_000)
+    first, second = (true + rng.normal(0, 0.7, true.size) for _ in range(2))
+    assert anchors.reliability == pytest.approx(0.51)
+    assert np.corrcoef(first, second)[0, 1] == pytest.approx(anchors.reliability, abs=0.005)
+    assert math.sqrt(np.var(first)) == pytest.approx(anchors.population_sd_percent, abs=0.005)
+
+
+def test_a_missing_anchor_is_an_error_that_names_it(tmp_path):
+    path = edited_copy(tmp_path, "gough2023_cv_t2dm", rtm_anchor="false")
+    with pytest.raises(EvidenceError, match="one rtm_anchor row with measure within_person_cv, found 0"):
+        evidence.rtm_anchors(evidence.load(path))
+
+
+def test_two_anchors_for_one_measure_are_refused(tmp_path):
+    path = edited_copy(tmp_path, "miyazawa2022_mean_2000", rtm_anchor="true")
+    with pytest.raises(EvidenceError, match="more than one rtm_anchor row for population_mean_percent"):
+        evidence.load(path)
+
+
+def test_anchors_whose_within_person_sd_exceeds_the_population_sd_are_refused(tmp_path):
+    rows = anchors_rows()
+    rows[2]["estimate"] = "0.2"  # 0.2 * 7.0 = 1.4 > 1.0
+    with pytest.raises(EvidenceError, match="is not below the population SD"):
+        evidence.rtm_anchors(evidence.load(write_rows(tmp_path, rows)))
+
+
+# --------------------------------------------------------------------------------------
+# Forest rows
+# --------------------------------------------------------------------------------------
+
+
+def test_this_books_reduction_becomes_a_negative_change_with_its_ci_swapped(shipped):
+    rows = evidence.forest_rows(book_results(overall=(0.5, 0.2, 0.8)), shipped).set_index("row_id")
+    overall = rows.loc["book_overall"]
+    assert (overall["estimate"], overall["ci_low"], overall["ci_high"]) == (-0.5, -0.8, -0.2)
+    assert overall["group"] == evidence.GROUP_BOOK and not overall["controlled"]
+    assert overall["label"] == "This book, all patients (n=20)"
+
+
+def test_a_section_that_is_not_estimable_is_kept_with_its_reason(shipped):
+    rows = evidence.forest_rows(book_results(severe=None), shipped).set_index("row_id")
+    assert math.isnan(rows.loc["book_severe", "estimate"]) and not rows.loc["book_severe", "has_ci"]
+    assert rows.loc["book_severe", "note"] == "Fewer than two patients."
+
+
+def test_the_forest_rows_follow_results_computed_from_a_cohort(shipped, cohort_csv):
+    results = analysis.results(dataset.load(cohort_csv), analysis.Parameters(), reconstructed=False)
+    rows = evidence.forest_rows(results, shipped).set_index("row_id")
+    for section in ("overall", "moderate", "severe"):
+        s = results["sections"][section]
+        assert rows.loc[f"book_{section}", "estimate"] == pytest.approx(-s["mean_reduction"])
+        assert rows.loc[f"book_{section}", "ci_low"] == pytest.approx(-s["ci95_high"])
+
+
+def test_a_source_that_reports_a_reduction_as_positive_is_flipped_and_keeps_its_flag(shipped):
+    # Habiba 2024: MD 0.95 (0.33 to 1.57), positive = reduction.
+    habiba = evidence.forest_rows(book_results(), shipped).set_index("row_id").loc["habiba2024_prepost"]
+    assert (habiba["estimate"], habiba["ci_low"], habiba["ci_high"]) == (-0.95, -1.57, -0.33)
+    assert habiba["sign_flipped"] and "sign_reversed_in_source" in habiba["flags"]
+
+
+def test_rows_are_grouped_by_kind_of_evidence(shipped):
+    group = evidence.forest_rows(book_results(), shipped).set_index("row_id")["group"]
+    assert group["zang2022_msc"] == evidence.GROUP_RCT_MSC
+    assert group["zang2022_placebo"] == evidence.GROUP_RCT_PLACEBO
+    assert group["lin2020_t2dm"] == evidence.GROUP_DRUG_PLACEBO
+    assert group["li2021meta_prepost"] == evidence.GROUP_POOLED_UNCONTROLLED
+    assert group["kashbour2025_controlled"] == evidence.GROUP_POOLED_CONTROLLED
+    assert group["skyler2015_msc_2_0"] == evidence.GROUP_RCT_CONTRAST
+
+
+def test_only_contrasts_against_a_control_count_as_controlled(shipped):
+    rows = evidence.forest_rows(book_results(), shipped)
+    assert set(rows.loc[rows["controlled"], "group"]) == {evidence.GROUP_POOLED_CONTROLLED, evidence.GROUP_RCT_CONTRAST}
+
+
+def test_the_groups_come_in_the_documented_order(shipped):
+    rows = evidence.forest_rows(book_results(), shipped)
+    order = [g for g in evidence.GROUPS if g in set(rows["group"])]
+    assert list(dict.fromkeys(rows["group"])) == order
+    assert rows["group"].iloc[0] == evidence.GROUP_BOOK
+
+
+def test_standardised_differences_never_reach_the_percentage_point_axis(shipped):
+    plotted = set(evidence.forest_rows(book_results(), shipped)["row_id"])
+    excluded = evidence.excluded_rows(shipped).set_index("row_id")["reason"]
+    for smd in shipped.loc[shipped["measure"] == "smd", "row_id"]:
+        assert smd not in plotted
+        assert excluded[smd].startswith("standardised mean difference")
+
+
+def test_every_row_is_either_plotted_or_excluded_with_a_reason(shipped):
+    plotted = set(evidence.forest_rows(book_results(), shipped)["row_id"])
+    excluded = evidence.excluded_rows(shipped)
+    assert (excluded["reason"].str.len() > 0).all()
+    assert plotted.isdisjoint(excluded["row_id"])
+    assert plotted | set(excluded["row_id"]) == set(shipped["row_id"]) | {"book_overall", "book_moderate", "book_severe"}
+
+
+def test_secondary_time_points_are_not_plotted(shipped):
+    assert "zang2023_placebo_9wk" not in set(evidence.forest_rows(book_results(), shipped)["row_id"])
+
+
+# --------------------------------------------------------------------------------------
+# Summaries for the prose
+# --------------------------------------------------------------------------------------
+
+
+def small_forest(tmp_path, estimates: list[str]) -> pd.DataFrame:
+    rows = [row(row_id=f"placebo_{i}", estimate=e) for i, e in enumerate(estimates)]
+    return evidence.forest_rows(book_results(overall=(0.6, 0.3, 0.9)), evidence.load(write_rows(tmp_path, rows)))
+
+
+def test_the_range_of_a_group_runs_from_the_largest_fall_to_the_smallest(tmp_path):
+    result = evidence.group_range(small_forest(tmp_path, ["-0.5", "-0.2", "-0.3"]), evidence.GROUP_RCT_PLACEBO)
+    assert (result.n_estimates, result.change_min, result.change_max) == (3, -0.5, -0.2)
+
+
+def test_an_empty_group_is_not_estimable(tmp_path):
+    result = evidence.group_range(small_forest(tmp_path, ["-0.5"]), evidence.GROUP_POOLED_CONTROLLED)
+    assert not result.estimable and result.change_min is None and "no estimate" in result.reason
+
+
+def test_the_book_is_compared_with_a_group_by_differences_and_ratios(tmp_path):
+    # Book change -0.6 against placebo arms -0.5 and -0.2: differences -0.1 and -0.4, ratios 1.2 and 3.
+    result = evidence.compare_book(small_forest(tmp_path, ["-0.5", "-0.2"]), evidence.GROUP_RCT_PLACEBO)
+    assert result.estimable and result.book_change == -0.6
+    assert (result.difference_min, result.difference_max) == (pytest.approx(-0.4), pytest.approx(-0.1))
+    assert (result.ratio_min, result.ratio_max) == (pytest.approx(1.2), pytest.approx(3.0))
+
+
+def test_no_ratio_is_given_against_a_comparator_of_the_other_sign(tmp_path):
+    result = evidence.compare_book(small_forest(tmp_path, ["-0.5", "0.1"]), evidence.GROUP_RCT_PLACEBO)
+    assert result.estimable and result.ratio_min is None and result.ratio_max is None
+    assert "same sign" in result.ratio_note
+    assert (result.difference_min, result.difference_max) == (pytest.approx(-0.7), pytest.approx(-0.1))
+
+
+def test_a_book_section_that_is_not_estimable_gives_no_comparison(shipped):
+    rows = evidence.forest_rows(book_results(overall=None), shipped)
+    result = evidence.compare_book(rows, evidence.GROUP_RCT_PLACEBO)
+    assert not result.estimable and result.book_change is None and "not estimable" in result.reason
+
+
+def test_one_meta_analysis_with_both_estimates_gives_the_controlled_share(shipped):
+    # PMID 33705413: MD vs control -0.87; pre/post in MSC arms -1.32.
+    gap = evidence.same_source_gap(evidence.forest_rows(book_results(), shipped), "pmid33705413")
+    assert gap.estimable and gap.gap == pytest.approx(-1.32 + 0.87)
+    assert gap.controlled_share == pytest.approx(0.87 / 1.32)
+
+
+def test_a_source_with_only_one_kind_of_estimate_has_no_gap(shipped):
+    gap = evidence.same_source_gap(evidence.forest_rows(book_results(), shipped), "kashbour2025")
+    assert not gap.estimable and gap.controlled_difference == -0.72 and gap.uncontrolled_change is None
+
+
+def test_summaries_are_plain_python_values(shipped):
+    rows = evidence.forest_rows(book_results(), shipped)
+    for result in (evidence.compare_book(rows, evidence.GROUP_RCT_PLACEBO), evidence.group_range(rows, evidence.GROUP_RCT_MSC),
+                   evidence.same_source_gap(rows, "pmid33705413"), evidence.stated_versus_means(shipped, "zang2022_msc")):
+        assert all(v is None or type(v) in (bool, int, float, str) for v in result.to_dict().values())
+
+
+# --------------------------------------------------------------------------------------
+# Tables of the chapter
+# --------------------------------------------------------------------------------------
+
+
+def test_the_evidence_table_cites_each_row_and_escapes_the_text(shipped):
+    table = evidence.evidence_table(shipped)
+    assert table.count("\n") == len(shipped) + 1
+    for key in set(shipped["citation_key"]):
+        assert "{cite:t}`" + key + "`" in table
+    assert "dose &gt;=1e9 vs &lt;1e9 cells" in table  # '<' and '>' never become HTML
+
+
+def test_the_flags_table_lists_every_flagged_row_in_words(shipped):
+    table = evidence.flags_table(shipped)
+    assert table.count("\n") == int((shipped["flags"] != "").sum()) + 1
+    assert "stated change differs from the difference of the reported means" in table
+
+
+def test_the_gaps_table_says_what_each_row_lacks(shipped):
+    table = evidence.gaps_table(shipped)
+    assert "| skyler2015\\_placebo | Skyler 2015, placebo arm | estimate, follow-up level |" in table
+    assert "zang2022" not in table

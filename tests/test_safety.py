@@ -1,0 +1,78 @@
+"""Tests of livingpaper.safety: exact binomial bounds for adverse-event rates.
+
+References used:
+- Closed form: with 0 events in n patients the two-sided 95 % Clopper-Pearson upper
+  bound is 1 - 0.025**(1/n) (P(0 events) = (1 - p)**n = 0.025).
+- Clopper & Pearson 1934 via the beta distribution (independent of binomtest):
+  lower = Beta(a/2; k, n-k+1), upper = Beta(1-a/2; k+1, n-k).
+- Hanley & Lippman-Hand 1983 (JAMA 249:1743): the rule of three, 3/n, approximates the
+  one-sided 95 % upper bound 1 - 0.05**(1/n) when n is at least about 30.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from livingpaper import safety
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+@pytest.mark.parametrize("n", [1, 10, 30, 61, 500])
+def test_zero_events_upper_bound_is_the_closed_form(n):
+    res = safety.clopper_pearson(0, n)
+    assert res.upper95 == pytest.approx(1 - 0.025 ** (1 / n), rel=1e-9)
+    assert res.lower95 == 0 and res.rate == 0 and res.events == 0
+
+
+def test_sixty_one_patients_without_a_serious_event_allow_a_rate_up_to_about_six_percent():
+    res = safety.clopper_pearson(0, 61)
+    assert 0.058 < res.upper95 < 0.059
+    assert res.rule_of_three_upper95 == pytest.approx(3 / 61)
+
+
+@pytest.mark.parametrize("n, tolerance", [(30, 0.06), (61, 0.03), (300, 0.007), (1000, 0.0035)])
+def test_rule_of_three_approximates_the_one_sided_95_percent_bound(n, tolerance):
+    # 3/n overstates the exact bound by about 0.0014 + 1.5/n in relative terms (-ln 0.05 = 2.996;
+    # Hanley 1983: use it for n >= 30)
+    one_sided = 1 - 0.05 ** (1 / n)
+    assert safety.clopper_pearson(0, n).rule_of_three_upper95 == pytest.approx(one_sided, rel=tolerance)
+    # the one-sided 95 % bound is the upper limit of the two-sided 90 % interval
+    assert safety.clopper_pearson(0, n, confidence=0.90).upper95 == pytest.approx(one_sided, rel=1e-9)
+
+
+@pytest.mark.parametrize("k, n", [(1, 61), (5, 20), (12, 12)])
+def test_nonzero_events_match_the_beta_quantile_form(k, n):
+    res = safety.clopper_pearson(k, n)
+    lower = stats.beta.ppf(0.025, k, n - k + 1)
+    upper = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    assert (res.lower95, res.upper95) == pytest.approx((lower, upper), rel=1e-7)
+    assert res.rate == pytest.approx(k / n) and res.rule_of_three_upper95 is None
+
+
+def test_events_are_counted_from_the_data_column_and_missing_values_left_out():
+    data = pd.DataFrame({"serious_adverse_event": [0, 0, 1, np.nan, 0]})
+    res = safety.serious_adverse_events(data)
+    assert (res.n, res.events) == (4, 1)
+
+
+def test_a_file_without_the_column_or_without_any_value_is_not_estimable():
+    no_column = safety.serious_adverse_events(pd.DataFrame({"x": [1, 2]}))
+    assert not no_column.estimable and "does not record" in no_column.reason
+    empty = safety.serious_adverse_events(pd.DataFrame({"serious_adverse_event": [np.nan, np.nan]}))
+    assert not empty.estimable and empty.upper95 is None and empty.n == 0
+
+
+def test_impossible_counts_are_an_error():
+    with pytest.raises(ValueError):
+        safety.clopper_pearson(3, 2)
+
+
+def test_result_is_plain_json_with_the_required_fields():
+    d = safety.clopper_pearson(0, 61).to_dict()
+    assert {"estimable", "reason", "n", "events", "rate", "upper95"} <= set(d)
+    json.dumps(d, allow_nan=False)

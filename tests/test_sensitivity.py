@@ -1,0 +1,414 @@
+"""Tests of livingpaper.sensitivity, pinned to closed forms and independent implementations.
+
+References used:
+- Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
+  model with correlation r, E[post - baseline | baseline] = -(1 - r)(baseline - mu);
+  checked both by hand and by simulating a population without any treatment.
+- scipy.stats.linregress and numpy.linalg.lstsq (independent of statsmodels' OLS).
+- statsmodels DescrStatsW (independent of scipy's one-sample t-test).
+- R's ?wilcox.test example (Hollander & Wolfe 1973, depression scale): V = 40,
+  two-sided p = 0.03906; the exact interval is R's [W_(k), W_(M-k+1)] with k from the
+  signed-rank distribution, enumerated here over all 2^9 sign patterns.
+- R: oneway.test(extra ~ group, data = sleep) -> F = 3.4626, num df = 1,
+  denom df = 17.776, p-value = 0.07939 (equal to Welch's t-test squared).
+- R's ?kruskal.test example (Hollander & Wolfe 1973, p. 116): Kruskal-Wallis
+  chi-squared = 0.77143, df = 2, p-value = 0.68.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.weightstats import DescrStatsW
+
+from livingpaper import sensitivity
+from livingpaper.stats import paired_reduction
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+MU = 7.0
+R = 0.6
+
+
+def patients(baseline, post, **extra) -> pd.DataFrame:
+    return pd.DataFrame({"hba1c_baseline": baseline, "hba1c_post": post, **extra})
+
+
+# Three severe patients: baselines 9, 10, 11 (mean 10), reductions 1.5, 2.0, 1.0 (mean 1.5).
+SEVERE = patients([9.0, 10.0, 11.0], [7.5, 8.0, 10.0])
+
+
+def plain(value) -> bool:
+    return isinstance(value, (int, float, bool, str, type(None)))
+
+
+# --- regression to the mean ----------------------------------------------------------
+
+
+def test_expected_regression_to_the_mean_is_one_minus_r_times_the_baseline_excess():
+    res = sensitivity.regression_to_mean(SEVERE, population_mean=MU, reliability=R, group="severe")
+    # (1 - 0.6) * (10 - 7) = 1.2; observed 1.5; residual 0.3
+    assert res.expected_rtm_reduction == pytest.approx(1.2)
+    assert res.observed_mean_reduction == pytest.approx(1.5)
+    assert res.residual_reduction == pytest.approx(0.3)
+    assert res.share_explained == pytest.approx(0.8)
+    assert res.group == "severe" and res.n == 3
+
+
+def test_residual_test_matches_an_independent_one_sample_t_test_of_the_residuals():
+    res = sensitivity.regression_to_mean(SEVERE, MU, R)
+    residuals = np.array([1.5, 2.0, 1.0]) - (1 - R) * (np.array([9.0, 10.0, 11.0]) - MU)
+    d = DescrStatsW(residuals)
+    t, p, df = d.ttest_mean(0.0)
+    low, high = d.tconfint_mean(alpha=0.05)
+    assert res.residual_t == pytest.approx(t)
+    assert res.residual_p == pytest.approx(p)
+    assert res.residual_df == df == 2
+    assert (res.residual_ci95_low, res.residual_ci95_high) == pytest.approx((low, high))
+
+
+def test_with_perfect_reliability_nothing_is_regression_and_the_test_is_the_paired_t_test():
+    res = sensitivity.regression_to_mean(SEVERE, MU, 1.0)
+    paired = paired_reduction(SEVERE)
+    assert res.expected_rtm_reduction == 0
+    assert res.residual_reduction == pytest.approx(paired.mean_reduction)
+    assert res.residual_p == pytest.approx(paired.p)
+    assert (res.residual_ci95_low, res.residual_ci95_high) == pytest.approx((paired.ci95_low, paired.ci95_high))
+
+
+def test_reliability_explaining_all_leaves_no_residual():
+    data = patients([9.0, 10.0, 11.0], [8.5, 9.0, 10.0])  # mean reduction 0.833, excess 3
+    res = sensitivity.regression_to_mean(data, MU, R)
+    assert res.reliability_explaining_all == pytest.approx(1 - (2.5 / 3) / 3)
+    again = sensitivity.regression_to_mean(data, MU, res.reliability_explaining_all)
+    assert again.residual_reduction == pytest.approx(0, abs=1e-12)
+
+
+def test_a_fall_larger_than_the_baseline_excess_cannot_be_explained_by_any_reliability():
+    res = sensitivity.regression_to_mean(SEVERE, population_mean=9.5, reliability=R)  # excess 0.5 < fall 1.5
+    assert res.reliability_explaining_all is None
+
+
+def test_reliability_threshold_is_where_the_interval_of_the_residual_touches_zero():
+    rng = np.random.default_rng(1)
+    base = np.round(rng.uniform(8.1, 11, 20), 1)
+    data = patients(base, np.round(base - rng.normal(1.2, 1.0, 20), 1))
+    res = sensitivity.regression_to_mean(data, MU, 0.9)
+    assert res.reliability_threshold is not None and 0 < res.reliability_threshold < 1
+    at = sensitivity.regression_to_mean(data, MU, res.reliability_threshold)
+    assert at.residual_ci95_low == pytest.approx(0, abs=1e-7)
+    above = sensitivity.regression_to_mean(data, MU, min(1.0, res.reliability_threshold + 0.02))
+    assert above.residual_ci95_low > 0
+
+
+def test_threshold_is_none_when_the_interval_stays_above_zero_and_one_when_it_never_does():
+    always = patients([7.1, 7.2, 7.3, 7.0], [6.1, 6.3, 6.2, 6.0])  # big, tight falls, baseline near mu
+    assert sensitivity.regression_to_mean(always, MU, R).reliability_threshold is None
+    never = patients([9.0, 10.0, 11.0], [9.5, 9.6, 11.1])  # mean fall near 0
+    assert sensitivity.regression_to_mean(never, MU, R).reliability_threshold == 1.0
+
+
+def test_untreated_population_selected_for_high_baseline_regresses_as_the_formula_says():
+    # A population with mean 7.1 %, SD 1.1 % and test-retest correlation 0.7, and no
+    # treatment at all: patients selected for baseline > 8 % "fall" by RTM alone.
+    rng = np.random.default_rng(20250415)
+    cov = 1.1**2 * np.array([[1.0, 0.7], [0.7, 1.0]])
+    base, post = rng.multivariate_normal([7.1, 7.1], cov, size=400_000).T
+    selected = patients(base[base > 8.0], post[base > 8.0])
+    res = sensitivity.regression_to_mean(selected, 7.1, 0.7)
+    assert res.observed_mean_reduction > 0.4  # a sizeable fall with no treatment
+    # about 80,000 selected patients: the residual's standard error is about 0.003
+    assert abs(res.residual_reduction) < 0.01
+
+
+def test_rtm_curve_has_one_row_per_group_and_reliability_and_the_residual_grows_with_r():
+    curve = sensitivity.rtm_curve({"severe": SEVERE, "empty": SEVERE.iloc[:0]}, MU, reliabilities=[0.5, 0.7, 0.9])
+    assert len(curve) == 6
+    severe = curve[curve["group"] == "severe"]
+    assert list(severe["reliability"]) == [0.5, 0.7, 0.9]
+    assert np.all(np.diff(severe["residual_reduction"].to_numpy()) > 0)  # baseline above mu
+    assert curve[curve["group"] == "empty"]["residual_reduction"].isna().all()
+
+
+def test_default_reliability_grid_spans_a_plausible_range():
+    assert sensitivity.RELIABILITY_GRID[0] == 0.5 and sensitivity.RELIABILITY_GRID[-1] == 0.95
+
+
+@pytest.mark.parametrize("data, words", [
+    (SEVERE.iloc[:0], "no patient"),
+    (SEVERE.iloc[:1], "fewer than 2"),
+    # reductions 1.3 and 1.7 = 0.5 + 0.4 * (baseline - 7): every residual is 0.5
+    (patients([9.0, 10.0], [7.7, 8.3]), "same"),
+])
+def test_degenerate_groups_are_not_estimable_and_say_why(data, words):
+    res = sensitivity.regression_to_mean(data, MU, R)
+    assert not res.estimable and words in res.reason
+    assert res.residual_p is None and res.residual_ci95_low is None
+
+
+def test_reliability_outside_zero_one_is_an_error():
+    with pytest.raises(ValueError, match="reliability"):
+        sensitivity.regression_to_mean(SEVERE, MU, 1.2)
+
+
+# --- ANCOVA ----------------------------------------------------------------------------
+
+ANCOVA = patients([6.5, 7.0, 7.4, 8.2, 9.0, 10.1, 11.3], [6.4, 6.6, 7.1, 7.0, 7.8, 8.1, 9.4])
+
+
+def test_ancova_slope_and_adjusted_post_match_an_independent_regression():
+    res = sensitivity.ancova(ANCOVA, centre=7.1)
+    lr = stats.linregress(ANCOVA["hba1c_baseline"], ANCOVA["hba1c_post"])
+    assert res.slope == pytest.approx(lr.slope)
+    assert res.adjusted_post_mean == pytest.approx(lr.intercept + lr.slope * 7.1)
+    assert res.adjusted_reduction == pytest.approx(7.1 - (lr.intercept + lr.slope * 7.1))
+    assert res.r_squared == pytest.approx(lr.rvalue**2)
+    # textbook standard error of the fitted mean at x0: s * sqrt(1/n + (x0 - xbar)^2 / Sxx)
+    x, y = ANCOVA["hba1c_baseline"].to_numpy(), ANCOVA["hba1c_post"].to_numpy()
+    resid = y - (lr.intercept + lr.slope * x)
+    s = math.sqrt((resid**2).sum() / (len(x) - 2))
+    se = s * math.sqrt(1 / len(x) + (7.1 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+    half = stats.t.ppf(0.975, len(x) - 2) * se
+    assert (res.adjusted_ci95_low, res.adjusted_ci95_high) == pytest.approx(
+        (res.adjusted_reduction - half, res.adjusted_reduction + half))
+    assert res.residual_sd == pytest.approx(s)
+    assert res.df_resid == 5 and res.reason is None
+
+
+def test_slope_against_one_is_the_test_of_change_regressed_on_baseline():
+    res = sensitivity.ancova(ANCOVA, centre=7.1)
+    change = ANCOVA["hba1c_post"] - ANCOVA["hba1c_baseline"]
+    lr = stats.linregress(ANCOVA["hba1c_baseline"], change)  # slope - 1, tested against 0
+    assert res.slope - 1 == pytest.approx(lr.slope)
+    assert res.slope_vs_one_p == pytest.approx(lr.pvalue)
+
+
+def test_ancova_notes_an_extrapolated_centre():
+    res = sensitivity.ancova(ANCOVA, centre=5.0)
+    assert res.estimable and "extrapolation" in res.reason
+
+
+@pytest.mark.parametrize("data, words", [
+    (ANCOVA.iloc[:2], "fewer than 3"),
+    (ANCOVA.assign(hba1c_baseline=8.0), "same baseline"),
+    (ANCOVA.assign(hba1c_post=ANCOVA["hba1c_baseline"] - 0.5), "straight line"),
+])
+def test_ancova_degenerate_input_is_not_estimable(data, words):
+    res = sensitivity.ancova(data, centre=7.1)
+    assert not res.estimable and words in res.reason and res.slope is None
+
+
+# --- robust intervals ------------------------------------------------------------------
+
+# R ?wilcox.test: x - y for the depression-scale example (no ties, no zeros)
+HW_X = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+HW_Y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+
+
+def exact_signed_rank_interval(d: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """R's exact wilcox.test(conf.int = TRUE) interval, from the enumerated null distribution."""
+    n = len(d)
+    ranks = np.arange(1, n + 1)
+    v = np.array([ranks[list(s)].sum() for k in range(n + 1) for s in itertools.combinations(range(n), k)])
+    cdf = lambda q: np.mean(v <= q)  # noqa: E731
+    qu = next(q for q in range(n * (n + 1) // 2 + 1) if cdf(q) >= (1 - confidence) / 2)  # qsignrank
+    walsh = np.sort([(d[i] + d[j]) / 2 for i in range(n) for j in range(i, n)])
+    m = len(walsh)
+    return walsh[qu - 1], walsh[m - qu]  # diffs[qu], diffs[ql + 1] in R's 1-based indexing
+
+
+def test_wilcoxon_p_and_hodges_lehmann_interval_match_r_on_the_textbook_example():
+    data = patients(HW_X, HW_Y)
+    res = sensitivity.robust_intervals(data)
+    assert res.wilcoxon_p == pytest.approx(0.0390625)  # R: V = 40, p-value = 0.03906
+    d = np.round(np.array(HW_X) - np.array(HW_Y), 10)
+    walsh = [(d[i] + d[j]) / 2 for i in range(len(d)) for j in range(i, len(d))]
+    assert res.hodges_lehmann == pytest.approx(np.median(walsh))
+    assert (res.wilcoxon_ci95_low, res.wilcoxon_ci95_high) == pytest.approx(exact_signed_rank_interval(d))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hodges_lehmann_interval_matches_the_exact_order_statistics_for_distinct_values(seed):
+    d = np.round(np.random.default_rng(seed).normal(0.8, 1.0, 12), 6)
+    res = sensitivity.robust_intervals(patients(d, np.zeros_like(d)))
+    assert (res.wilcoxon_ci95_low, res.wilcoxon_ci95_high) == pytest.approx(exact_signed_rank_interval(d))
+
+
+def test_t_interval_is_the_one_of_the_results_chapters():
+    data = patients(HW_X, HW_Y)
+    res, paired = sensitivity.robust_intervals(data), paired_reduction(data)
+    assert (res.t_ci95_low, res.t_ci95_high) == pytest.approx((paired.ci95_low, paired.ci95_high))
+    assert res.mean_reduction == pytest.approx(paired.mean_reduction)
+
+
+def test_bootstrap_is_seeded_deterministic_and_close_to_the_t_interval_for_normal_data():
+    rng = np.random.default_rng(7)
+    base = rng.normal(8, 1, 200)
+    data = patients(base, base - rng.normal(0.8, 1.0, 200))
+    a, b = sensitivity.robust_intervals(data), sensitivity.robust_intervals(data)
+    assert a == b and a.bootstrap_method == "BCa" and a.seed == sensitivity.BOOTSTRAP_SEED
+    assert a.bootstrap_ci95_low == pytest.approx(a.t_ci95_low, abs=0.05)
+    assert a.bootstrap_ci95_high == pytest.approx(a.t_ci95_high, abs=0.05)
+    other = sensitivity.robust_intervals(data, seed=1)
+    assert other.bootstrap_ci95_low != a.bootstrap_ci95_low
+
+
+def test_robust_intervals_with_hba1c_ties_agree_in_direction():
+    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5], [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0])
+    res = sensitivity.robust_intervals(data, group="severe")
+    assert res.estimable and res.group == "severe"
+    assert res.wilcoxon_ci95_low <= res.hodges_lehmann <= res.wilcoxon_ci95_high
+    assert res.bootstrap_ci95_low < res.mean_reduction < res.bootstrap_ci95_high
+
+
+def test_too_few_patients_for_a_wilcoxon_interval_says_so():
+    res = sensitivity.robust_intervals(patients([8.0, 9.0, 10.0], [7.5, 8.0, 8.7]))
+    assert res.estimable and res.wilcoxon_ci95_low is None and "Too few" in res.reason
+
+
+@pytest.mark.parametrize("data, words", [
+    (patients([], []), "fewer than 2"),
+    (patients([8.0], [7.0]), "fewer than 2"),
+    (patients([8.0, 9.0, 10.0], [7.5, 8.5, 9.5]), "same amount"),
+])
+def test_robust_intervals_degenerate_input(data, words):
+    res = sensitivity.robust_intervals(data)
+    assert not res.estimable and words in res.reason and res.bootstrap_ci95_low is None
+    assert all(plain(v) for v in res.to_dict().values())
+
+
+# --- dose and follow-up ----------------------------------------------------------------
+
+COVARIATES = patients(
+    [7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 7.2],
+    [6.5, 6.6, 7.4, 7.1, 7.9, 7.6, 8.3, 7.0],
+    dose_cells=[1e8, 5e8, 1e9, 1e9, 2e9, 1.5e9, 2e9, 3e8],
+    followup_months=[6, 12, 20, 30, 35, 48, 60, 68],
+)
+
+
+def lstsq(y, *columns):
+    x = np.column_stack([np.ones(len(y)), *columns])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ coef
+    s2 = (resid**2).sum() / (len(y) - x.shape[1])
+    se = np.sqrt(np.diag(s2 * np.linalg.inv(x.T @ x)))
+    return coef, se
+
+
+def test_dose_regression_matches_least_squares_on_log10_dose_and_baseline():
+    res = sensitivity.dose_regression(COVARIATES)
+    y = (COVARIATES["hba1c_baseline"] - COVARIATES["hba1c_post"]).to_numpy()
+    coef, se = lstsq(y, np.log10(COVARIATES["dose_cells"]), COVARIATES["hba1c_baseline"])
+    df = len(y) - 3
+    assert res.slope == pytest.approx(coef[1])
+    assert res.reduction_per_baseline_point == pytest.approx(coef[2])
+    assert res.p == pytest.approx(2 * stats.t.sf(abs(coef[1] / se[1]), df))
+    half = stats.t.ppf(0.975, df) * se[1]
+    assert (res.ci95_low, res.ci95_high) == pytest.approx((coef[1] - half, coef[1] + half))
+    simple = stats.linregress(np.log10(COVARIATES["dose_cells"]), y)
+    assert res.unadjusted_slope == pytest.approx(simple.slope)
+    assert res.unadjusted_p == pytest.approx(simple.pvalue)
+    assert res.predictor_min == 1e8 and res.predictor_max == 2e9
+
+
+def test_followup_slope_is_per_year_and_negative_when_later_patients_fell_less():
+    months = np.array([6, 12, 18, 24, 36, 48, 60, 68])
+    base = np.array([8.0, 9.0, 7.5, 8.5, 8.0, 9.0, 7.5, 8.5])
+    noise = np.array([0.1, -0.1, 0.0, 0.2, -0.2, 0.1, 0.0, -0.1])
+    reduction = 2.0 - months / 40 + noise  # decays 12 / 40 = 0.3 percentage points per year
+    res = sensitivity.followup_regression(patients(base, base - reduction, followup_months=months))
+    coef, _ = lstsq(reduction, months / 12.0, base)
+    assert res.slope == pytest.approx(coef[1])
+    assert res.slope == pytest.approx(-0.3, abs=0.1)
+    assert res.predictor == "year of follow-up" and res.predictor_max == 68
+    assert res.spearman_rho < -0.8
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(dose_cells=1e9), "same dose"),
+    (dict(hba1c_baseline=8.0), "same baseline"),
+])
+def test_dose_regression_degenerate_input(change, words):
+    res = sensitivity.dose_regression(COVARIATES.assign(**change))
+    assert not res.estimable and words in res.reason and res.slope is None
+
+
+def test_dose_regression_needs_four_patients_and_separable_predictors():
+    assert "fewer than 4" in sensitivity.dose_regression(COVARIATES.iloc[:3]).reason
+    collinear = COVARIATES.assign(dose_cells=10 ** (COVARIATES["hba1c_baseline"]))
+    assert "straight-line function" in sensitivity.dose_regression(collinear).reason
+
+
+# --- MSC source ------------------------------------------------------------------------
+
+SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
+SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+
+
+def by_source(groups: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [(s, r) for s, values in groups.items() for r in values]
+    return patients([10.0] * len(rows), [10.0 - r for _, r in rows], msc_source=[s for s, _ in rows])
+
+
+def test_welch_anova_of_two_sources_matches_r_oneway_test_on_the_sleep_data():
+    res = sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2}))
+    assert res.welch_f == pytest.approx(3.4626, abs=1e-4)
+    assert res.welch_df_num == 1 and res.welch_df_denom == pytest.approx(17.776, abs=1e-3)
+    assert res.welch_p == pytest.approx(0.07939, abs=1e-5)
+    welch_t = stats.ttest_ind(SLEEP_1, SLEEP_2, equal_var=False)
+    assert res.welch_f == pytest.approx(welch_t.statistic**2)
+    assert res.n_bone_marrow == 0 and res.mean_reduction_bone_marrow is None
+    assert res.groups_compared == "umbilical_cord, adipose"
+
+
+def test_kruskal_wallis_matches_r_example():
+    groups = {"umbilical_cord": [2.9, 3.0, 2.5, 2.6, 3.2], "bone_marrow": [3.8, 2.7, 4.0, 2.4],
+              "adipose": [2.8, 3.4, 3.7, 2.2, 2.0]}
+    res = sensitivity.source_comparison(by_source(groups), min_per_group=4)
+    assert res.kruskal_h == pytest.approx(0.77143, abs=1e-5)
+    assert res.kruskal_p == pytest.approx(0.68, abs=0.005)
+
+
+def test_sources_with_too_few_patients_are_named_and_left_out():
+    res = sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2,
+                                                   "bone_marrow": [0.5, 1.0, 0.2]}))
+    assert res.n_groups_compared == 2 and res.n_bone_marrow == 3
+    assert "bone marrow (n = 3)" in res.reason
+    assert res.mean_reduction_bone_marrow == pytest.approx(0.5667, abs=1e-4)
+
+
+def test_one_usable_source_is_not_estimable():
+    res = sensitivity.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0, 2.0]}))
+    assert not res.estimable and "fewer than two MSC sources" in res.reason
+    assert res.welch_p is None and res.kruskal_p is None
+
+
+def test_a_constant_source_leaves_out_welch_but_keeps_kruskal_wallis():
+    res = sensitivity.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0] * 6}))
+    assert res.estimable and res.welch_p is None and res.kruskal_p is not None
+    assert "Welch" in res.reason
+
+
+def test_minimum_group_size_below_two_is_an_error():
+    with pytest.raises(ValueError):
+        sensitivity.source_comparison(by_source({"adipose": SLEEP_2}), min_per_group=1)
+
+
+def test_every_result_is_plain_json():
+    results = [
+        sensitivity.regression_to_mean(SEVERE, MU, R), sensitivity.ancova(ANCOVA, 7.1),
+        sensitivity.robust_intervals(ANCOVA), sensitivity.dose_regression(COVARIATES),
+        sensitivity.followup_regression(COVARIATES),
+        sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2})),
+    ]
+    for res in results:
+        d = res.to_dict()
+        assert {"estimable", "reason"} <= set(d)
+        assert all(plain(v) for v in d.values())
+        json.dumps(d, allow_nan=False)
