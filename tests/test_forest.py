@@ -1,13 +1,10 @@
 """Tests of lib/livingpaper/forest.py: the forest plot is drawn from the evidence file."""
 from __future__ import annotations
 
-import math
-
 import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402

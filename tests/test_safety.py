@@ -76,3 +76,9 @@ def test_result_is_plain_json_with_the_required_fields():
     d = safety.clopper_pearson(0, 61).to_dict()
     assert {"estimable", "reason", "n", "events", "rate", "upper95"} <= set(d)
     json.dumps(d, allow_nan=False)
+
+
+def test_rule_of_three_is_left_out_below_thirty_patients():
+    assert safety.clopper_pearson(0, 29).rule_of_three_upper95 is None
+    assert safety.clopper_pearson(0, 30).rule_of_three_upper95 == pytest.approx(0.1)
+    assert safety.clopper_pearson(0, 1).upper95 == pytest.approx(0.975)

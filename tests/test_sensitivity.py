@@ -412,3 +412,24 @@ def test_every_result_is_plain_json():
         assert {"estimable", "reason"} <= set(d)
         assert all(plain(v) for v in d.values())
         json.dumps(d, allow_nan=False)
+
+
+def test_large_groups_switch_to_percentile_then_to_no_bootstrap_and_no_walsh_averages(monkeypatch):
+    monkeypatch.setattr(sensitivity, "BCA_MAX_N", 10)
+    monkeypatch.setattr(sensitivity, "BOOTSTRAP_MAX_N", 20)
+    monkeypatch.setattr(sensitivity, "WALSH_MAX_N", 15)
+    rng = np.random.default_rng(3)
+    medium = patients(np.full(12, 9.0), 9.0 - rng.normal(1, 1, 12))
+    res = sensitivity.robust_intervals(medium)
+    assert res.bootstrap_method == "percentile" and res.bootstrap_ci95_low is not None
+    large = patients(np.full(25, 9.0), 9.0 - rng.normal(1, 1, 25))
+    res = sensitivity.robust_intervals(large)
+    assert res.bootstrap_method is None and res.bootstrap_ci95_low is None and "No bootstrap" in res.reason
+    assert res.hodges_lehmann is None and "Walsh" in res.reason
+    assert res.wilcoxon_p is not None and res.t_ci95_low is not None
+
+
+def test_two_patients_give_a_t_interval_without_warnings():
+    res = sensitivity.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
+    assert res.estimable and res.t_ci95_low is not None
+    assert res.wilcoxon_ci95_low is None  # two patients cannot reject any location at 5 %

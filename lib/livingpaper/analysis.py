@@ -142,6 +142,9 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
     sections: dict[str, Any] = {name: paired(cohort, name, params).to_dict() for name in PAIRED_SECTIONS}
     sections["dose_comparison"] = dose_comparison(cohort, params).to_dict()
     sections["dose_correlation"] = dose_correlation(cohort).to_dict()
+    # Imported here: beyond and evidence build on this module.
+    from . import beyond, evidence
+    sections.update(beyond.sections(cohort, params, evidence.rtm_anchors()))
     return {
         "dataset": {
             "path": cohort.path.name,

@@ -198,6 +198,13 @@ def _pct(x: float | None, decimals: int = 1) -> str:
     return "–" if x is None else f"{100 * x:.{decimals}f} %"
 
 
+def _because(reason: str | None) -> str:
+    """A result's reason as the end of a sentence ("... is not estimable: <reason>")."""
+    text = reason or "no reason was given."
+    prefix = "Not estimable: "
+    return escape(text[len(prefix):] if text.startswith(prefix) else text)
+
+
 def _cite(anchors: Any, field: str) -> str:
     key = getattr(anchors, "citations", {}).get(field)
     return f" {{cite:p}}`{key}`" if key else ""
@@ -221,7 +228,7 @@ def rtm_headline(res: sensitivity.RegressionToMean) -> Markdown:
     """One sentence: how much of the group's fall regression to the mean explains."""
     who = _GROUP_NAMES.get(res.group, res.group)
     if res.n == 0 or res.observed_mean_reduction is None:
-        return Markdown(f"Regression to the mean cannot be assessed in the {escape(who)}: {escape(res.reason)}")
+        return Markdown(f"Regression to the mean cannot be assessed in the {escape(who)}: {_because(res.reason)}")
     fall = res.observed_mean_reduction
     text = (f"In the {who} (n = {res.n}, mean baseline {res.baseline_mean:.2f} %), regression to the mean alone "
             f"would lower HbA1c by **{res.expected_rtm_reduction:.2f}** of the observed "
@@ -229,7 +236,8 @@ def rtm_headline(res: sensitivity.RegressionToMean) -> Markdown:
     if res.share_explained is not None:
         text += f" ({100 * res.share_explained:.0f} % of it)"
     if not res.estimable:
-        return Markdown(text + f"; the fall beyond it is {res.residual_reduction:.2f}. {escape(res.reason)}")
+        return Markdown(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
+                               f"interval: {_because(res.reason)}")
     text += (f"; the fall beyond it is **{res.residual_reduction:.2f} percentage points** (95% CI "
              f"{_ci(res.residual_ci95_low, res.residual_ci95_high)}; {format_p(res.residual_p)}).")
     if res.reliability_explaining_all is not None:
@@ -268,7 +276,7 @@ def rtm_table(rtm: dict[str, sensitivity.RegressionToMean]) -> str:
 def ancova_headline(res: sensitivity.Ancova) -> Markdown:
     """One sentence: the baseline-adjusted fall and the slope on baseline."""
     if not res.estimable:
-        return Markdown(f"The baseline-adjusted analysis is not estimable. {escape(res.reason)}")
+        return Markdown(f"The baseline-adjusted analysis is not estimable: {_because(res.reason)}")
     text = (f"Regressing post-treatment on baseline HbA1c (n = {res.n}), a patient starting at {res.centre:.1f} % "
             f"would be expected to fall by **{res.adjusted_reduction:.2f} percentage points** (95% CI "
             f"{_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)}; {format_p(res.adjusted_p)}). Each percentage "
@@ -301,7 +309,7 @@ def robust_headline(robust: dict[str, sensitivity.RobustIntervals]) -> Markdown:
     usable = [r for r in robust.values() if r.estimable]
     if not usable:
         return Markdown("No interval could be computed. " + " ".join(
-            f"In the {_GROUP_NAMES.get(r.group, r.group)}: {escape(r.reason)}" for r in robust.values()))
+            f"{_GROUP_NAMES.get(r.group, r.group).capitalize()}: {_because(r.reason)}" for r in robust.values()))
     agree, differ = [], []
     for r in usable:
         limits = [(r.t_ci95_low, r.t_ci95_high), (r.bootstrap_ci95_low, r.bootstrap_ci95_high),
@@ -311,10 +319,10 @@ def robust_headline(robust: dict[str, sensitivity.RobustIntervals]) -> Markdown:
         (agree if len(sides) == 1 else differ).append(_GROUP_NAMES.get(r.group, r.group))
     text = []
     if agree:
-        text.append(f"In {_listing(agree)} the Student t, bootstrap and Wilcoxon intervals agree on whether the "
+        text.append(f"In {_listing(agree)}, the Student t, bootstrap and Wilcoxon intervals agree on whether the "
                     "fall excludes zero.")
     if differ:
-        text.append(f"In {_listing(differ)} they disagree, so the conclusion there depends on the method.")
+        text.append(f"In {_listing(differ)}, they disagree: the conclusion there depends on the method.")
     return Markdown(" ".join(text) + " The table gives the limits.")
 
 
@@ -352,7 +360,7 @@ def _direction(slope: float) -> str:
 
 def dose_headline(res: sensitivity.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The dose regression is not estimable. {escape(res.reason)}")
+        return Markdown(f"The dose regression is not estimable: {_because(res.reason)}")
     return Markdown(
         f"At the same baseline HbA1c, each tenfold higher dose went with a {_direction(res.slope)} fall by "
         f"**{abs(res.slope):.2f} percentage points** (95% CI {_ci(res.ci95_low, res.ci95_high)}; "
@@ -364,7 +372,7 @@ def dose_headline(res: sensitivity.CovariateRegression) -> Markdown:
 
 def followup_headline(res: sensitivity.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The follow-up analysis is not estimable. {escape(res.reason)}")
+        return Markdown(f"The follow-up analysis is not estimable: {_because(res.reason)}")
     trend = "smaller" if res.slope < 0 else "larger"
     return Markdown(
         f"Follow-up ran from {res.predictor_min:.0f} to {res.predictor_max:.0f} months. At the same baseline, "
@@ -376,7 +384,7 @@ def followup_headline(res: sensitivity.CovariateRegression) -> Markdown:
 
 def source_headline(res: sensitivity.SourceComparison) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The comparison of MSC sources is not estimable. {escape(res.reason)}")
+        return Markdown(f"The comparison of MSC sources is not estimable: {_because(res.reason)}")
     parts = []
     if res.welch_p is not None:
         parts.append(f"Welch's ANOVA F({res.welch_df_num:.0f}, {res.welch_df_denom:.1f}) = {res.welch_f:.2f}, "
@@ -399,30 +407,35 @@ def source_table(res: sensitivity.SourceComparison) -> str:
 
 def safety_headline(res: safety.SafetyBound) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The rate of serious adverse events is not estimable. {escape(res.reason)}")
+        return Markdown(f"The rate of serious adverse events is not estimable: {_because(res.reason)}")
     text = (f"{res.events} of {res.n} treated patients had a serious adverse event ({_pct(res.rate)}). The exact "
             f"95% confidence interval of the rate runs from {_pct(res.lower95)} to **{_pct(res.upper95)}**")
-    if res.events == 0:
-        text += (f": a true rate as high as about 1 in {math.floor(1 / res.upper95):d} patients is compatible with "
-                 f"seeing none. The rule of three gives {_pct(res.rule_of_three_upper95)} (a one-sided bound).")
+    if res.events == 0 and res.upper95 < 0.5:
+        text += (f": a true rate as high as about 1 in {math.floor(1 / res.upper95):d} patients is compatible "
+                 "with seeing none.")
     else:
         text += "."
+    if res.rule_of_three_upper95 is not None:
+        text += f" The rule of three gives {_pct(res.rule_of_three_upper95)} (a one-sided bound)."
     return Markdown(text)
 
 
 def trial_headline(plans: dict[str, power.TrialPlan]) -> Markdown:
     plan = plans[TRIAL_GROUPS[0]]
     if not plan.estimable:
-        return Markdown(f"A trial cannot be sized from these data. {escape(plan.reason)}")
+        return Markdown(f"A trial cannot be sized from these data: {_because(plan.reason)}")
+    allocation = "1:1" if plan.allocation_ratio == 1 else f"{plan.allocation_ratio:g}:1"
+    arm = "per arm" if plan.allocation_ratio == 1 else "in the control arm"
     text = (f"To detect the observed fall of {plan.observed_reduction:.2f} percentage points (SD of the change "
-            f"{plan.sd_change:.2f}) with {100 * plan.power:.0f} % power at a two-sided α of {plan.alpha:g}, a 1:1 "
-            f"placebo-controlled trial needs **{plan.n_per_arm_observed} patients per arm**")
+            f"{plan.sd_change:.2f}) with {100 * plan.power:.0f} % power at a two-sided α of {plan.alpha:g}, a "
+            f"{allocation} placebo-controlled trial needs **{plan.n_per_arm_observed} patients {arm}**")
     if plan.n_per_arm_rtm_adjusted is not None:
         text += (f"; to detect the {plan.rtm_adjusted_reduction:.2f} left after regression to the mean, "
-                 f"**{plan.n_per_arm_rtm_adjusted} per arm** ({plan.n_total_rtm_adjusted_with_dropout} to enrol "
+                 f"**{plan.n_per_arm_rtm_adjusted} {arm}** ({plan.n_total_rtm_adjusted_with_dropout} to enrol "
                  f"with {100 * plan.dropout:.0f} % dropout).")
     else:
-        text += f". No trial can be sized for the fall beyond regression to the mean: {escape(plan.rtm_adjusted_reason)}"
+        text += (". No trial can be sized for the fall beyond regression to the mean: "
+                 f"{_because(plan.rtm_adjusted_reason)}")
     return Markdown(text)
 
 
@@ -456,7 +469,7 @@ _VERDICT_MARKS = {consistency.CONSISTENT: "✓ consistent", consistency.INCONSIS
 def consistency_headline(summary: consistency.PublishedConsistency) -> Markdown:
     """The audit in a few sentences: verdicts, then the main implied quantities."""
     if not summary.estimable:
-        return Markdown(f"The published figures could not be audited. {escape(summary.reason)}")
+        return Markdown(f"The published figures could not be audited: {_because(summary.reason)}")
     verdict = ("None of the checks that can be made finds an inconsistency" if summary.all_consistent
                else f"**{summary.n_inconsistent} check(s) find an inconsistency**")
     text = (f"{verdict}: {summary.n_consistent} of {summary.n_checks} checks pass, {summary.n_not_informative} "
@@ -484,6 +497,8 @@ def consistency_headline(summary: consistency.PublishedConsistency) -> Markdown:
 
 
 def checks_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "No check could be made: the published figures could not be audited."
     shown = pd.DataFrame({"Check": frame["check"], "Verdict": frame["verdict"].map(_VERDICT_MARKS),
                           "What the figures allow": frame["detail"]})
     return markdown_table(shown, numeric=False)
@@ -514,3 +529,24 @@ def build_comparison_table(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame({"Quantity": frame["quantity"], "Implied by the abstract": frame["implied"],
                           "This build": frame["this_build"], "": marks})
     return markdown_table(shown, numeric=False)
+
+
+def reported_table(published_figures: dict[str, Any]) -> str:
+    """The published numbers the derivations use, each with the interval it stands for."""
+    rows = []
+    for fig in published_figures["figures"]:
+        if fig.kind in ("value", "p_equal"):
+            low, high = fig.interval()
+            digits = (fig.decimals or 0) + 1 if fig.kind == "value" else (fig.significant_digits or 3) + 2
+            shown = f"{fig.value:g}"
+            stands = (f"[{low:.{digits}f}, {high:.{digits}f})" if fig.kind == "value"
+                      else f"[{low:.{digits}g}, {high:.{digits}g})")
+        elif fig.kind == "p_below":
+            shown, stands = f"< {fig.value:g}", f"(0, {fig.value:g})"
+        elif fig.kind == "count":
+            shown = stands = f"{int(fig.value)}"
+        else:
+            continue
+        rows.append((fig.label, shown, stands))
+    frame = pd.DataFrame(rows, columns=["Published figure", "As reported", "Stands for any value in"])
+    return markdown_table(frame, numeric=False)

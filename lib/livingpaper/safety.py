@@ -29,6 +29,8 @@ from .stats import TidyResult
 __all__ = ["METHOD", "SafetyBound", "clopper_pearson", "serious_adverse_events"]
 
 METHOD = "Clopper-Pearson exact, two-sided"
+#: The rule of three is meant for at least 30 patients (Hanley & Lippman-Hand 1983).
+RULE_OF_THREE_MIN_N = 30
 SAE_COLUMN = "serious_adverse_event"
 
 
@@ -50,7 +52,9 @@ class SafetyBound(TidyResult):
         Exact two-sided confidence interval of the rate (named for the default 95 %).
     rule_of_three_upper95 : float or None
         ``3 / n``, the rule-of-three approximation of the one-sided 95 % upper bound;
-        only when no event was recorded.
+        only when no event was recorded and ``n`` is at least
+        :data:`RULE_OF_THREE_MIN_N` (below that the approximation is poor, and above
+        100 % for n < 3).
     method : str
     """
 
@@ -106,7 +110,7 @@ def clopper_pearson(events: int, n: int, confidence: float = 0.95) -> SafetyBoun
     return SafetyBound(
         estimable=True, reason=None, n=n, events=events, rate=events / n,
         lower95=float(ci.low), upper95=float(ci.high),
-        rule_of_three_upper95=3.0 / n if events == 0 else None, method=METHOD,
+        rule_of_three_upper95=3.0 / n if events == 0 and n >= RULE_OF_THREE_MIN_N else None, method=METHOD,
     )
 
 

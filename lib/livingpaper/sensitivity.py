@@ -70,8 +70,8 @@ BOOTSTRAP_RESAMPLES = 9999
 #: n^2 operations, and with so many patients the two agree.
 BCA_MAX_N = 5000
 #: Above this many patients no bootstrap is run: the t interval is then accurate by the
-#: central limit theorem and resampling would only cost time.
-BOOTSTRAP_MAX_N = 100_000
+#: central limit theorem, and resampling (9999 x n draws per group) would only cost time.
+BOOTSTRAP_MAX_N = 10_000
 #: The Hodges-Lehmann estimate uses all n(n+1)/2 Walsh averages; above this many
 #: patients (2 million averages) it is not computed.
 WALSH_MAX_N = 2000
@@ -658,7 +658,7 @@ def robust_intervals(
     *Bootstrap*: ``scipy.stats.bootstrap`` of the mean with the bias-corrected and
     accelerated (BCa) method (Efron 1987), ``n_resamples`` resamples and a fixed seed,
     so the interval is the same on every build. Percentile limits are used above
-    5,000 patients and no bootstrap above 100,000 (see the module constants).
+    5,000 patients and no bootstrap above 10,000 (see the module constants).
 
     *Wilcoxon signed-rank / Hodges-Lehmann*: the p-value is
     ``scipy.stats.wilcoxon(reduction)`` (zero reductions dropped, as in the results
