@@ -86,11 +86,11 @@ def sd_from_p(mean: float, n: int, p: float) -> float:
     """SD of the paired differences that gives a two-sided one-sample t-test ``p``.
 
     ``sd = |mean| * sqrt(n) / t_{n-1}(1 - p/2)`` (inverting ``t = mean / (sd / sqrt(n))``;
-    the same formula as :func:`livingpaper.reconstruction._sd_for_p`, which it calls).
+    the same formula as :func:`livingpaper.reconstruction.sd_for_p`, which it calls).
     """
     if n < 2 or not 0.0 < p < 1.0:
         raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
-    return abs(reconstruction._sd_for_p(mean, n, p))
+    return abs(reconstruction.sd_for_p(mean, n, p))
 
 
 def ci_from_p(mean: float, n: int, p: float, confidence: float = 0.95) -> tuple[float, float]:
@@ -202,7 +202,7 @@ class _Reported:
 
 
 def _reported(published: dict[str, Any]) -> _Reported:
-    t = reconstruction._targets(published)
+    t = reconstruction.targets(published)
     fig = lambda i: published_mod.figure(published, i).value  # noqa: E731
     return _Reported(
         n_total=t.n_total, baseline_mean=t.baseline_mean, post_mean=t.post_mean,

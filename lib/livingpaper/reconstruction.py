@@ -99,7 +99,7 @@ class Design:
 
 
 @dataclass(frozen=True)
-class _Targets:
+class Targets:
     """Published figures as intervals that the rounded cohort must hit."""
 
     n_total: int
@@ -116,10 +116,10 @@ class _Targets:
     alpha: float
 
 
-def _targets(published: dict[str, Any]) -> _Targets:
+def targets(published: dict[str, Any]) -> Targets:
     fig = lambda i: published_mod.figure(published, i)  # noqa: E731
     moderate_p_bound = fig("moderate_p").value
-    return _Targets(
+    return Targets(
         n_total=int(fig("n_patients").value),
         baseline_mean=fig("baseline_mean").interval(),
         post_mean=fig("post_mean").interval(),
@@ -136,7 +136,7 @@ def _targets(published: dict[str, Any]) -> _Targets:
     )
 
 
-def _sd_for_p(mean: float, n: int, p: float) -> float:
+def sd_for_p(mean: float, n: int, p: float) -> float:
     """SD of the change that gives a two-sided one-sample t-test p for this mean and n."""
     return float(mean * math.sqrt(n) / stats.t.isf(p / 2, n - 1))
 
@@ -147,7 +147,7 @@ def derive_design(published: dict[str, Any]) -> Design:
     Returns every feasible severe-group size (the ranges a reader should know), and the
     choice made inside them.
     """
-    t = _targets(published)
+    t = targets(published)
     n = t.n_total
     overall_low = t.baseline_mean[0] - t.post_mean[1]
     overall_high = t.baseline_mean[1] - t.post_mean[0]
@@ -172,8 +172,8 @@ def derive_design(published: dict[str, Any]) -> Design:
     n_mod = n - n_sev
     sev_mean, mod_mean = mid(t.severe_reduction), mid(t.moderate_reduction)
     # A smaller p means a smaller SD: the p interval [low, high) maps to [sd(low), sd(high)).
-    sd_sev_range = (_sd_for_p(sev_mean, n_sev, t.severe_p[0]), _sd_for_p(sev_mean, n_sev, t.severe_p[1]))
-    sd_mod_range = (_sd_for_p(mod_mean, n_mod, t.moderate_p[0]), _sd_for_p(mod_mean, n_mod, t.moderate_p[1]))
+    sd_sev_range = (sd_for_p(sev_mean, n_sev, t.severe_p[0]), sd_for_p(sev_mean, n_sev, t.severe_p[1]))
+    sd_mod_range = (sd_for_p(mod_mean, n_mod, t.moderate_p[0]), sd_for_p(mod_mean, n_mod, t.moderate_p[1]))
     sd_sev_range, sd_mod_range = tuple(map(float, sd_sev_range)), tuple(map(float, sd_mod_range))
 
     # Baseline: normal truncated below at the inclusion threshold; solve (mu, sigma) for the
@@ -196,10 +196,10 @@ def derive_design(published: dict[str, Any]) -> Design:
         n_severe=n_sev,
         n_moderate=n_mod,
         sd_reduction_severe_range=sd_sev_range,
-        sd_reduction_severe=_sd_for_p(sev_mean, n_sev, mid(t.severe_p)),
+        sd_reduction_severe=sd_for_p(sev_mean, n_sev, mid(t.severe_p)),
         sd_reduction_moderate_range=sd_mod_range,
         # Geometric middle of [1e-7, 2e-7): the p-value range is a factor of two wide.
-        sd_reduction_moderate=_sd_for_p(mod_mean, n_mod, math.sqrt(t.moderate_p[0] * t.moderate_p[1])),
+        sd_reduction_moderate=sd_for_p(mod_mean, n_mod, math.sqrt(t.moderate_p[0] * t.moderate_p[1])),
         baseline_mu=float(mu),
         baseline_sigma=float(math.exp(log_sigma)),
     )
@@ -223,7 +223,7 @@ def _copula_order(anchor: np.ndarray, rho: float, rng: np.random.Generator) -> n
     return stats.rankdata(latent, method="ordinal").astype(int) - 1
 
 
-def _baselines(design: Design, t: _Targets) -> np.ndarray:
+def _baselines(design: Design, t: Targets) -> np.ndarray:
     """Baseline HbA1c in tenths of a percent, sorted ascending."""
     lower = t.moderate_min - HBA1C_STEP / 2
     dist = stats.truncnorm(
@@ -266,7 +266,7 @@ def _interval_distance(x: float, interval: tuple[float, float]) -> float:
     return (low - x) if x < low else (x - high + 1e-12)
 
 
-def _hba1c_misfit(base: np.ndarray, post: np.ndarray, severe: np.ndarray, t: _Targets) -> float:
+def _hba1c_misfit(base: np.ndarray, post: np.ndarray, severe: np.ndarray, t: Targets) -> float:
     """How far the rounded cohort is from the published figures (0 = all met)."""
     red = base - post
     moderate = ~severe
@@ -283,7 +283,7 @@ def _hba1c_misfit(base: np.ndarray, post: np.ndarray, severe: np.ndarray, t: _Ta
     return misfit
 
 
-def _fit_post(base: np.ndarray, post: np.ndarray, severe: np.ndarray, t: _Targets) -> tuple[np.ndarray, float]:
+def _fit_post(base: np.ndarray, post: np.ndarray, severe: np.ndarray, t: Targets) -> tuple[np.ndarray, float]:
     """Greedy local search: move one post value by 0.1 % at a time while the misfit falls."""
     post = post.copy()
     misfit = _hba1c_misfit(base, post, severe, t)
@@ -339,7 +339,7 @@ def _followup(n: int, median: int, low: int, high: int, rng: np.random.Generator
     return rng.permutation(months)
 
 
-def _dose_trend_ok(reduction: np.ndarray, dose: np.ndarray, t: _Targets) -> bool:
+def _dose_trend_ok(reduction: np.ndarray, dose: np.ndarray, t: Targets) -> bool:
     high = reduction[dose >= t.dose_cutoff_cells]
     low = reduction[dose < t.dose_cutoff_cells]
     if len(high) < 2 or len(low) < 2 or high.mean() <= low.mean():
@@ -357,7 +357,7 @@ def _dose_trend_ok(reduction: np.ndarray, dose: np.ndarray, t: _Targets) -> bool
 def reconstruct(published: dict[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Build the cohort. Returns ``(cohort, report)``; ``report`` holds the design and seed."""
     published = published or published_mod.load()
-    t = _targets(published)
+    t = targets(published)
     design = derive_design(published)
     fig = lambda i: published_mod.figure(published, i).value  # noqa: E731
     base = _baselines(design, t)

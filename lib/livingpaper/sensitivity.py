@@ -39,7 +39,7 @@ from scipy import stats as _st
 from statsmodels.stats.oneway import anova_oneway
 
 from .dataset import MSC_SOURCES
-from .stats import TidyResult, _complete_cases, _for_ranking, _is_constant
+from .stats import TidyResult, complete_cases, for_ranking, is_constant
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -260,9 +260,9 @@ def regression_to_mean(
     if not math.isfinite(float(population_mean)):
         raise ValueError(f"population_mean must be a finite number, got {population_mean!r}.")
     mu, r = float(population_mean), float(reliability)
-    cols = _complete_cases(data, [baseline, post])
+    cols = complete_cases(data, [baseline, post])
     b, a = cols[baseline], cols[post]
-    reduction = _for_ranking(b - a)
+    reduction = for_ranking(b - a)
     deviation = b - mu
     n = int(b.size)
 
@@ -299,7 +299,7 @@ def regression_to_mean(
             **descriptive, **untested,
         )
     residuals = reduction - (1.0 - r) * deviation
-    if _is_constant(residuals):
+    if is_constant(residuals):
         return RegressionToMean(
             estimable=False,
             reason=("Not estimable: every patient's fall beyond regression to the mean is the same, "
@@ -464,7 +464,7 @@ def ancova(
     """
     _check_confidence(confidence)
     centre = float(centre)
-    cols = _complete_cases(data, [baseline, post])
+    cols = complete_cases(data, [baseline, post])
     b, a = cols[baseline], cols[post]
     n = int(b.size)
 
@@ -478,7 +478,7 @@ def ancova(
 
     if n < 3:
         return not_estimable(f"Not estimable: fewer than 3 patients with both HbA1c values (n = {n}).")
-    if _is_constant(b):
+    if is_constant(b):
         return not_estimable(
             "Not estimable: every patient had the same baseline HbA1c, so post-treatment HbA1c "
             f"cannot be related to the baseline (n = {n})."
@@ -569,7 +569,7 @@ class RobustIntervals(TidyResult):
 
 def _walsh_averages(x: np.ndarray) -> np.ndarray:
     i, j = np.triu_indices(x.size)  # i <= j: the n(n+1)/2 Walsh averages
-    return np.sort(_for_ranking((x[i] + x[j]) / 2))
+    return np.sort(for_ranking((x[i] + x[j]) / 2))
 
 
 def _wilcoxon_p(x: np.ndarray) -> float:
@@ -678,8 +678,8 @@ def robust_intervals(
     Mathematical Statistics* 34(2), 598-611. doi:10.1214/aoms/1177704172
     """
     _check_confidence(confidence)
-    cols = _complete_cases(data, [baseline, post])
-    reduction = _for_ranking(cols[baseline] - cols[post])
+    cols = complete_cases(data, [baseline, post])
+    reduction = for_ranking(cols[baseline] - cols[post])
     n = int(reduction.size)
     mean = float(reduction.mean()) if n else None
     median = float(np.median(reduction)) if n else None
@@ -692,7 +692,7 @@ def robust_intervals(
         return RobustIntervals(
             estimable=False, reason=f"Not estimable: fewer than 2 patients with both HbA1c values (n = {n}).",
             **base, **empty)
-    if _is_constant(reduction):
+    if is_constant(reduction):
         return RobustIntervals(
             estimable=False,
             reason=("Not estimable: every patient's HbA1c changed by the same amount, so no interval "
@@ -818,9 +818,9 @@ def _covariate_regression(
             f"Not estimable: fewer than 4 patients with {what} and both HbA1c values (n = {n}); "
             "a regression on two predictors needs at least 4."
         )
-    if _is_constant(x):
+    if is_constant(x):
         return not_estimable(f"Not estimable: every patient has the same {what} (n = {n}).")
-    if _is_constant(b):
+    if is_constant(b):
         return not_estimable(
             f"Not estimable: every patient had the same baseline HbA1c, so the analysis cannot be "
             f"adjusted for it (n = {n})."
@@ -839,7 +839,7 @@ def _covariate_regression(
         )
     ci = fit.conf_int(alpha=1.0 - confidence)
     simple = sm.OLS(reduction, sm.add_constant(x, has_constant="add")).fit()
-    rho = _st.spearmanr(x, reduction) if not _is_constant(reduction) else None
+    rho = _st.spearmanr(x, reduction) if not is_constant(reduction) else None
     return CovariateRegression(
         estimable=True, reason=None, **base,
         slope=float(fit.params[1]), ci95_low=float(ci[1, 0]), ci95_high=float(ci[1, 1]),
@@ -892,11 +892,11 @@ def dose_regression(
     dose that is a linear function of the baseline.
     """
     _check_confidence(confidence)
-    cols = _complete_cases(data, [dose, baseline, post])
+    cols = complete_cases(data, [dose, baseline, post])
     keep = cols[dose] > 0
     raw = cols[dose][keep]
     b = cols[baseline][keep]
-    reduction = _for_ranking(b - cols[post][keep])
+    reduction = for_ranking(b - cols[post][keep])
     return _covariate_regression(reduction, np.log10(raw) if raw.size else raw, b, raw,
                                  "log10 dose (cells)", "dose", confidence)
 
@@ -939,10 +939,10 @@ def followup_regression(
     patients, one follow-up time, or one baseline.
     """
     _check_confidence(confidence)
-    cols = _complete_cases(data, [followup, baseline, post])
+    cols = complete_cases(data, [followup, baseline, post])
     months = cols[followup]
     b = cols[baseline]
-    reduction = _for_ranking(b - cols[post])
+    reduction = for_ranking(b - cols[post])
     return _covariate_regression(reduction, months / MONTHS_PER_YEAR, b, months,
                                  "year of follow-up", "follow-up time", confidence)
 
@@ -1044,7 +1044,7 @@ def source_comparison(
     if int(min_per_group) < 2:
         raise ValueError(f"min_per_group must be at least 2, got {min_per_group!r}.")
     sub = data[[source, baseline, post]].dropna()
-    reduction = _for_ranking(sub[baseline].to_numpy(dtype=float) - sub[post].to_numpy(dtype=float))
+    reduction = for_ranking(sub[baseline].to_numpy(dtype=float) - sub[post].to_numpy(dtype=float))
     labels = sub[source].astype(str).to_numpy()
     by_source = {s: reduction[labels == s] for s in MSC_SOURCES}
     counts = {f"n_{s}": int(v.size) for s, v in by_source.items()}
@@ -1065,14 +1065,14 @@ def source_comparison(
                                 **base, **tests)
     samples = [by_source[s] for s in compared]
     notes = [left_out]
-    if any(_is_constant(v) for v in samples):
+    if any(is_constant(v) for v in samples):
         notes.append("Welch's ANOVA is undefined: in at least one source every patient changed by the same amount.")
     else:
         welch = anova_oneway(samples, use_var="unequal", welch_correction=True)
         df_num, df_denom = (float(d) for d in welch.df)
         tests.update(welch_f=float(welch.statistic), welch_df_num=df_num, welch_df_denom=df_denom,
                      welch_p=float(welch.pvalue))
-    if _is_constant(np.concatenate(samples)):
+    if is_constant(np.concatenate(samples)):
         notes.append("The Kruskal-Wallis test is undefined: every patient changed by the same amount.")
     else:
         kw = _st.kruskal(*samples)

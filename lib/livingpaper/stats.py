@@ -48,7 +48,7 @@ __all__ = [
 _RANK_DECIMALS = 10
 
 # Relative tolerance below which a set of values counts as constant
-# (zero variance); see _is_constant.
+# (zero variance); see is_constant.
 _CONSTANT_RTOL = 1e-10
 
 _WELCH = "Welch two-sample t-test"
@@ -100,11 +100,11 @@ class TidyResult:
 
 
 # ---------------------------------------------------------------------------
-# Small private helpers
+# Small helpers (also used by sensitivity.py)
 # ---------------------------------------------------------------------------
 
 
-def _complete_cases(data: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
+def complete_cases(data: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
     """Float arrays of ``columns`` restricted to rows where all are present."""
     sub = data[columns].dropna()
     return {c: sub[c].to_numpy(dtype=float) for c in columns}
@@ -121,7 +121,7 @@ def _sd(x: np.ndarray) -> float | None:
     return float(np.std(x, ddof=1)) if x.size >= 2 else None
 
 
-def _is_constant(x: np.ndarray) -> bool:
+def is_constant(x: np.ndarray) -> bool:
     """True when all values are equal up to floating-point noise.
 
     A relative tolerance (scaled by the largest magnitude, floor 1) is used
@@ -135,7 +135,7 @@ def _is_constant(x: np.ndarray) -> bool:
     return float(np.ptp(x)) <= _CONSTANT_RTOL * scale
 
 
-def _for_ranking(x: np.ndarray) -> np.ndarray:
+def for_ranking(x: np.ndarray) -> np.ndarray:
     """Reductions with floating-point noise removed before ranking."""
     return np.round(x, _RANK_DECIMALS)
 
@@ -282,7 +282,7 @@ def paired_reduction(
     Sciences*, 2nd ed. Hillsdale, NJ: Lawrence Erlbaum.
     """
     _check_confidence(confidence)
-    cols = _complete_cases(data, [baseline, post])
+    cols = complete_cases(data, [baseline, post])
     b, a = cols[baseline], cols[post]
     reduction = b - a
     n = int(reduction.size)
@@ -312,10 +312,10 @@ def paired_reduction(
             **not_inferred,
         )
 
-    if _is_constant(reduction):
+    if is_constant(reduction):
         # Report the SD as exactly 0 rather than float noise like 1e-16.
         descriptive["sd_reduction"] = 0.0
-        if np.all(_for_ranking(reduction) == 0):
+        if np.all(for_ranking(reduction) == 0):
             reason = (
                 "Not estimable: no patient's HbA1c changed (every reduction "
                 "is 0), so neither the paired t-test nor the Wilcoxon "
@@ -332,7 +332,7 @@ def paired_reduction(
     tt = _st.ttest_rel(b, a, alternative="two-sided")
     ci = tt.confidence_interval(confidence_level=confidence)
 
-    ranked = _for_ranking(reduction)
+    ranked = for_ranking(reduction)
     if np.all(ranked == 0):
         # Unreachable in practice (all-zero reductions are constant and
         # caught above) but kept so scipy never sees an all-zero input,
@@ -455,8 +455,8 @@ def dose_comparison(
     34(1-2), 28-35.
     """
     _check_confidence(confidence)
-    h = _complete_cases(high, [baseline, post])
-    lo = _complete_cases(low, [baseline, post])
+    h = complete_cases(high, [baseline, post])
+    lo = complete_cases(low, [baseline, post])
     red_h = h[baseline] - h[post]
     red_l = lo[baseline] - lo[post]
     n_h, n_l = int(red_h.size), int(red_l.size)
@@ -477,7 +477,7 @@ def dose_comparison(
         return not_estimable(
             f"Not estimable: fewer than 2 patients with both HbA1c values in {groups}."
         )
-    if _is_constant(red_h) and _is_constant(red_l):
+    if is_constant(red_h) and is_constant(red_l):
         return not_estimable(
             "Not estimable: within each dose group every patient's HbA1c "
             "changed by the same amount, so Welch's t-test is undefined."
@@ -594,7 +594,7 @@ def dose_correlation(
     Spearman, C. (1904). The proof and measurement of association between
     two things. *American Journal of Psychology* 15(1), 72-101.
     """
-    cols = _complete_cases(data, [dose, baseline, post])
+    cols = complete_cases(data, [dose, baseline, post])
     x = cols[dose]
     reduction = cols[baseline] - cols[post]
     n = int(x.size)
@@ -610,19 +610,19 @@ def dose_correlation(
             "Not estimable: fewer than 3 patients with a recorded dose and "
             f"both HbA1c values (n = {n})."
         )
-    if _is_constant(x):
+    if is_constant(x):
         return not_estimable(
             "Not estimable: every patient received the same dose, so dose "
             f"cannot be correlated with the change in HbA1c (n = {n})."
         )
-    if _is_constant(reduction):
+    if is_constant(reduction):
         return not_estimable(
             "Not estimable: every patient's HbA1c changed by the same "
             f"amount, so it cannot be correlated with dose (n = {n})."
         )
 
     pr = _st.pearsonr(x, reduction, alternative="two-sided")
-    sr = _st.spearmanr(x, _for_ranking(reduction), alternative="two-sided")
+    sr = _st.spearmanr(x, for_ranking(reduction), alternative="two-sided")
     return DoseCorrelation(
         estimable=True,
         reason=None,
