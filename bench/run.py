@@ -5,8 +5,10 @@ Cases (each a fresh output folder; the book is built by the real command line):
   (default: one per core), side by side in the same run;
 - a rebuild of the parallel book with nothing changed;
 - synthetic cohorts of 10^3 ... 10^6 patients (bench/synthetic.py).
-For each: wall time, peak memory of the whole process tree (the build and its kernels,
-summed, sampled every 50 ms), and the ratios the performance goals are stated in.
+For each: wall time, peak memory of the whole process tree (the build, its worker
+processes and kernels, sampled every 50 ms), and the ratios the performance goals are
+stated in. Memory is the sum of the processes' proportional set sizes (PSS): pages that
+forked processes share are counted once, not once per process as a sum of RSS would.
 """
 from __future__ import annotations
 
@@ -30,8 +32,18 @@ ROOT = Path(__file__).resolve().parents[1]
 LIVINGPAPER = [sys.executable, "-m", "livingpaper"]
 
 
+def _pss(process: psutil.Process) -> int:
+    try:
+        return process.memory_full_info().pss
+    except (psutil.Error, AttributeError):  # gone, or no PSS on this system: fall back to RSS
+        try:
+            return process.memory_info().rss
+        except psutil.Error:
+            return 0
+
+
 def measure(args: list[str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak MB of the summed RSS of its process tree)."""
+    """Run a command; return (wall seconds, peak MB of the summed PSS of its process tree)."""
     peak = 0
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -43,7 +55,7 @@ def measure(args: list[str]) -> tuple[float, float]:
         while not done.is_set():
             try:
                 tree = [parent] + parent.children(recursive=True)
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                peak = max(peak, sum(_pss(p) for p in tree))
             except psutil.Error:
                 pass
             time.sleep(0.05)

@@ -64,12 +64,23 @@ def _imported_modules(tree: ast.AST, package: str = PACKAGE, current: str | None
     return found
 
 
-def _module_imports(lib_dir: Path) -> dict[str, set[str]]:
+def _signature(files: Iterable[Path]) -> tuple:
+    """What identifies the current content of files without reading them (for memoising)."""
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+@lru_cache(maxsize=8)
+def _import_graph(signature: tuple) -> dict[str, set[str]]:
     graph = {}
-    for source in sorted(lib_dir.glob("*.py")):
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-        graph[source.stem] = _imported_modules(tree, current=source.stem)
+    for name, _, _ in signature:
+        source = Path(name)
+        graph[source.stem] = _imported_modules(ast.parse(source.read_text(encoding="utf-8")), current=source.stem)
     return graph
+
+
+def _module_imports(lib_dir: Path) -> dict[str, set[str]]:
+    """Which library modules each library module imports (parsed once per content)."""
+    return _import_graph(_signature(sorted(lib_dir.glob("*.py"))))
 
 
 def library_closure(direct: Iterable[str], lib_dir: Path = LIB_DIR) -> list[str]:
@@ -87,6 +98,12 @@ def library_closure(direct: Iterable[str], lib_dir: Path = LIB_DIR) -> list[str]
 
 def chapter_modules(template: Path) -> list[str]:
     """Library modules a chapter template uses (its code cells, then their imports)."""
+    return _chapter_modules(_signature([template]), _signature(sorted(LIB_DIR.glob("*.py"))))
+
+
+@lru_cache(maxsize=64)
+def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[str]:
+    template = Path(template_signature[0][0])
     nb = jupytext.read(template)
     direct: set[str] = set()
     for cell in nb.cells:

@@ -39,7 +39,7 @@ from scipy import stats as _st
 from statsmodels.stats.oneway import anova_oneway
 
 from .dataset import MSC_SOURCES
-from .stats import TidyResult, complete_cases, for_ranking, is_constant
+from .stats import TidyResult, complete_cases, for_ranking, is_constant, signed_rank_test
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -573,7 +573,7 @@ def _walsh_averages(x: np.ndarray) -> np.ndarray:
 
 
 def _wilcoxon_p(x: np.ndarray) -> float:
-    return float(_st.wilcoxon(x, zero_method="wilcox", alternative="two-sided").pvalue)
+    return signed_rank_test(x)[1]
 
 
 def _hodges_lehmann_interval(x: np.ndarray, confidence: float) -> tuple[float | None, float | None]:

@@ -20,6 +20,7 @@ selects complete cases, guards degenerate inputs and packages the results.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -340,8 +341,7 @@ def paired_reduction(
         w_stat = w_p = None
         reason = "The Wilcoxon signed-rank test is undefined: every reduction is 0."
     else:
-        w = _st.wilcoxon(ranked, zero_method="wilcox", alternative="two-sided")
-        w_stat, w_p = float(w.statistic), float(w.pvalue)
+        w_stat, w_p = signed_rank_test(ranked)
         reason = None
 
     return PairedReduction(
@@ -357,6 +357,32 @@ def paired_reduction(
         wilcoxon_statistic=w_stat,
         wilcoxon_p=w_p,
     )
+
+
+#: Below this many patients, signed-rank results are memoised: with ties, scipy's exact
+#: p enumerates every sign pattern (about a second at n = 13), and the book asks for
+#: the same group's test in several places.
+_MEMO_MAX_N = 50
+
+
+def signed_rank_test(reduction: np.ndarray) -> tuple[float, float]:
+    """Two-sided Wilcoxon signed-rank test of reductions against 0: ``(statistic, p)``.
+
+    ``scipy.stats.wilcoxon(reduction, zero_method="wilcox")``; see :func:`paired_reduction`
+    for how scipy chooses the exact, permutation or normal p. Pass values already rounded
+    with :func:`for_ranking`.
+    """
+    values = np.asarray(reduction, dtype=float)
+    if values.size <= _MEMO_MAX_N:
+        return _signed_rank_memo(tuple(values.tolist()))
+    w = _st.wilcoxon(values, zero_method="wilcox", alternative="two-sided")
+    return float(w.statistic), float(w.pvalue)
+
+
+@functools.lru_cache(maxsize=256)
+def _signed_rank_memo(values: tuple[float, ...]) -> tuple[float, float]:
+    w = _st.wilcoxon(np.array(values), zero_method="wilcox", alternative="two-sided")
+    return float(w.statistic), float(w.pvalue)
 
 
 # ---------------------------------------------------------------------------
