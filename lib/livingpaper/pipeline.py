@@ -14,6 +14,7 @@ Nothing is written to the source tree or to OUT until everything has succeeded:
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import os
 import shutil
@@ -156,6 +157,19 @@ def _execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
     nbformat.write(nb, notebook)
 
 
+#: Chapters that take longest to execute, longest first (measured with `make bench`):
+#: started first, so that no long chapter runs alone at the end of a parallel build.
+SLOWEST_FIRST = ("evidence", "beyond", "implied", "severe", "dose", "moderate", "overall")
+
+
+def _longest_first(work: list[tuple[Chapter, Path]], seconds: dict[str, float]) -> list[tuple[Chapter, Path]]:
+    """Order chapters by their time in the previous build, else by SLOWEST_FIRST."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    if seconds:
+        return sorted(work, key=lambda item: -seconds.get(item[0].name, 0.0))
+    return sorted(work, key=lambda item: rank.get(item[0].name, len(rank)))
+
+
 def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> float:
     t0 = time.perf_counter()
     _execute(chapter, notebook, common)
@@ -163,19 +177,22 @@ def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> 
 
 
 def _execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: int,
-                 log: Callable[[str], None]) -> None:
-    """Execute the chapters, ``jobs`` at a time (chapters are independent of each other)."""
+                 log: Callable[[str], None]) -> dict[str, float]:
+    """Execute the chapters, ``jobs`` at a time (chapters are independent of each other);
+    returns the seconds each took."""
     started, done = time.perf_counter(), 0
+    timings: dict[str, float] = {}
 
     def report(chapter: Chapter, seconds: float) -> None:
         nonlocal done
         done += 1
+        timings[chapter.name] = round(seconds, 2)
         log(f"[{done}/{len(work)}] {chapter.name:<16} {seconds:5.1f} s   (elapsed {time.perf_counter() - started:5.1f} s)")
 
     if jobs <= 1 or len(work) <= 1:
         for chapter, notebook in work:
             report(chapter, _timed_execute(chapter, notebook, common))
-        return
+        return timings
     ipc_dir = tempfile.mkdtemp(prefix="lp-")
     os.environ["LIVINGPAPER_IPC_DIR"] = ipc_dir
     try:
@@ -190,6 +207,7 @@ def _execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs:
                 raise
     finally:
         shutil.rmtree(ipc_dir, ignore_errors=True)
+    return timings
 
 
 def default_jobs() -> int:
@@ -286,23 +304,31 @@ def _check_out(out: Path) -> None:
 
 
 def _book_files() -> list[Path]:
-    """The files of the book besides its chapters: configuration, bibliography, styles."""
+    """The files of the book besides its chapters: configuration, bibliography, styles,
+    local Sphinx extensions."""
     root = paths.ROOT
     return sorted([root / "_config.yml", root / "_toc.yml", *root.glob("*.bib"),
-                   *(p for p in (root / "_static").glob("*") if p.is_file())])
+                   *(p for p in (root / "_static").glob("*") if p.is_file()), *(root / "_ext").glob("*.py")])
 
 
 MANIFEST = "build.json"
 
 
-def _declared_parameters(chapter: Chapter) -> list[str]:
+def _declared_parameters(chapter: Chapter) -> tuple[str, ...]:
     """Parameters a chapter's template declares (its cell tagged ``parameters``)."""
-    nb = jupytext.read(paths.CHAPTERS_DIR / chapter.template)
+    template = paths.CHAPTERS_DIR / chapter.template
+    stat = template.stat()
+    return _parameters_of(str(template), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parameters_of(template: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    nb = jupytext.read(template)
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            return [line.split("=", 1)[0].strip() for line in cell.source.splitlines()
-                    if "=" in line and not line.lstrip().startswith("#")]
-    return []
+            return tuple(line.split("=", 1)[0].strip() for line in cell.source.splitlines()
+                         if "=" in line and not line.lstrip().startswith("#"))
+    return ()
 
 
 def _chapter_keys(common: dict[str, Any], identities: dict[str, Any], shared: str, env: str) -> dict[str, str]:
@@ -422,7 +448,7 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
                 to_execute.append((chapter, _prepare(chapter, book_dir)))
         if reused:
             log(f"reused (inputs unchanged): {', '.join(reused)}")
-        _execute_all(to_execute, common, jobs, log)
+        timings = _execute_all(_longest_first(to_execute, manifest.get("seconds", {})), common, jobs, log)
         t0 = time.perf_counter()
         _sphinx(book_dir, jb_dir)
         log(f"[book] HTML built in {time.perf_counter() - t0:.1f} s")
@@ -433,7 +459,8 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             log(f"[book] PDF printed in {time.perf_counter() - t0:.1f} s")
         shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
         _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
-                                         "executed": [c.name for c, _ in to_execute], "reused": reused})
+                                         "executed": [c.name for c, _ in to_execute], "reused": reused,
+                                         "seconds": {**manifest.get("seconds", {}), **timings}})
         for folder in (book_dir, jb_dir, staging / "jupyter", staging / "cohort"):
             shutil.rmtree(folder)
     except BaseException:

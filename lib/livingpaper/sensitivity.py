@@ -72,6 +72,9 @@ BCA_MAX_N = 5000
 #: Above this many patients no bootstrap is run: the t interval is then accurate by the
 #: central limit theorem, and resampling (9999 x n draws per group) would only cost time.
 BOOTSTRAP_MAX_N = 10_000
+#: Resampled values held in memory at once by the bootstrap (and its jackknife), in
+#: numbers: about 16 MB, whatever n, instead of n_resamples x n at a time.
+BOOTSTRAP_BATCH_VALUES = 2_000_000
 #: The Hodges-Lehmann estimate uses all n(n+1)/2 Walsh averages; above this many
 #: patients (2 million averages) it is not computed.
 WALSH_MAX_N = 2000
@@ -716,6 +719,7 @@ def robust_intervals(
             boot = _st.bootstrap(
                 (reduction,), np.mean, n_resamples=int(n_resamples), confidence_level=confidence,
                 method=method, rng=np.random.default_rng(seed), vectorized=True,
+                batch=max(1, BOOTSTRAP_BATCH_VALUES // n),
             )
         boot_low, boot_high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
         if not (math.isfinite(boot_low) and math.isfinite(boot_high)):
