@@ -430,3 +430,10 @@ def test_prepared_cohort_round_trips(tmp_path, cohort_csv):
     again = dataset.load(folder)
     pd.testing.assert_frame_equal(again.data, original.data)
     assert (again.sha256, again.n_rows, again.excluded) == (original.sha256, original.n_rows, original.excluded)
+
+
+def test_an_email_address_as_patient_id_is_refused_without_echoing_it(tmp_path):
+    frame = set_cell(cohort_frame(), "P04", "patient_id", "taro.yamada@example.jp")
+    line = only_problem(write_csv(tmp_path, frame))
+    assert "row 5, column patient_id: looks like an e-mail address" in line
+    assert "yamada" not in line

@@ -324,10 +324,10 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
             problems.append(f"{where(i, 'sex', raw.at[i, 'sex'])} is not one of female, male, F, M")
         data["sex"] = known
 
-    # A value that looks like an e-mail address identifies a person, whichever column holds it.
-    for col in [c for c in ("patient_id",) if not allow_identifiers]:
-        for i in data.index[data[col].str.fullmatch(_EMAIL.pattern).fillna(False)]:
-            problems.append(f"{name}, row {rows[i]}, column {col}: looks like an e-mail address, a direct "
+    # An e-mail address as patient id identifies the person: refused, and never echoed.
+    if not allow_identifiers:
+        for i in data.index[data["patient_id"].str.fullmatch(_EMAIL.pattern).fillna(False)]:
+            problems.append(f"{name}, row {rows[i]}, column patient_id: looks like an e-mail address, a direct "
                             "identifier; use pseudonymous ids (the value is not shown)")
     if problems:
         raise DataError(problems)
