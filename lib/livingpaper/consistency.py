@@ -187,28 +187,20 @@ def grim(mean: float, decimals: int, n: int, step: float = RECORDING_STEP) -> Gr
 
 
 @dataclass(frozen=True)
-class _Reported:
-    n_total: int
-    baseline_mean: tuple[float, float]
-    post_mean: tuple[float, float]
-    overall_p_below: float
-    moderate_reduction: tuple[float, float]
+class _Reported(reconstruction.Targets):
+    """The published figures as intervals (the reconstruction's ``Targets``), plus the
+    moderate p as published (only a bound: the reconstruction's reading of it as a range
+    is a choice, not a report) and the point values as printed."""
+
     moderate_p_below: float
-    severe_reduction: tuple[float, float]
-    severe_p: tuple[float, float]
-    moderate_min: float
-    severe_above: float
     points: dict[str, float]
 
 
 def _reported(published: dict[str, Any]) -> _Reported:
-    t = reconstruction.targets(published)
     fig = lambda i: published_mod.figure(published, i).value  # noqa: E731
     return _Reported(
-        n_total=t.n_total, baseline_mean=t.baseline_mean, post_mean=t.post_mean,
-        overall_p_below=t.overall_p_below, moderate_reduction=t.moderate_reduction,
-        moderate_p_below=float(fig("moderate_p")), severe_reduction=t.severe_reduction, severe_p=t.severe_p,
-        moderate_min=t.moderate_min, severe_above=t.severe_above,
+        **vars(reconstruction.targets(published)),
+        moderate_p_below=float(fig("moderate_p")),
         points={"baseline_mean": float(fig("baseline_mean")), "post_mean": float(fig("post_mean")),
                 "moderate_reduction": float(fig("moderate_mean_reduction")),
                 "severe_reduction": float(fig("severe_mean_reduction")), "severe_p": float(fig("severe_p"))},
