@@ -385,3 +385,11 @@ def test_optional_characteristics_are_none_when_absent(cohort):
     summary = analysis.cohort_summary(cohort)
     for key in ("age_years_mean", "female_n", "bmi_kg_m2_mean", "diabetes_duration_years_median"):
         assert summary[key] is None
+
+
+def test_section_result_rebuilds_the_result_objects_from_a_results_document(cohort):
+    document = json.loads(json.dumps(analysis.results(cohort, Parameters(), False)))
+    for name in ("overall", "moderate", "severe", "dose_high", "dose_low", "dose_comparison", "dose_correlation"):
+        rebuilt = analysis.section_result(document, name)
+        assert rebuilt.to_dict() == document["sections"][name]
+    assert analysis.section_result(document, "severe") == analysis.paired(cohort, "severe", Parameters())

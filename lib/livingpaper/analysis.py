@@ -160,6 +160,16 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
     }
 
 
+_RESULT_TYPES = {**{name: stats.PairedReduction for name in PAIRED_SECTIONS},
+                 "dose_comparison": stats.DoseComparison, "dose_correlation": stats.DoseCorrelation}
+
+
+def section_result(results: dict[str, Any], name: str):
+    """A section of a results document as its result object (what the chapters display),
+    so that a page shows exactly the numbers of results.json, computed once."""
+    return _RESULT_TYPES[name](**results["sections"][name])
+
+
 def results_of_build(results_path: str, cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
     """The build's results.json when a chapter runs inside a build (computed once for all
     chapters), else the same document computed here (a chapter run on its own)."""
