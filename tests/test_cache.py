@@ -166,3 +166,9 @@ def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp
     overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
     assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(
         sum(b - p for b, p in [(6.4, 5.1), (6.9, 6.5), (7.2, 6.4), (7.5, 7.3), (8.4, 7.9), (9.1, 7.2), (9.6, 8.9)]) / 7)
+
+
+def test_default_parallelism_is_one_more_than_the_cores_except_for_large_cohorts(monkeypatch):
+    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert pipeline.default_jobs(61) == 3
+    assert pipeline.default_jobs(pipeline.LARGE_COHORT_ROWS + 1) == 2

@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true",
                        help="execute every chapter even if its inputs did not change")
     build.add_argument("--jobs", type=int, default=None,
-                       help="chapters executed at once (default: one per available core; 1 = one after another)")
+                       help="chapters executed at once (default: cores + 1, or cores above 100,000 rows; "
+                            "1 = one after another)")
 
     validate = sub.add_parser("validate", help="check a data file without building")
     validate.add_argument("--data", type=Path, required=True)
