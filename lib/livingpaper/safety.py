@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from .stats import TidyResult
+from .stats import TidyResult, check_confidence
 
 __all__ = ["METHOD", "SafetyBound", "clopper_pearson", "serious_adverse_events"]
 
@@ -95,8 +95,7 @@ def clopper_pearson(events: int, n: int, confidence: float = 0.95) -> SafetyBoun
 
     Not estimable when ``n`` is 0.
     """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}.")
+    check_confidence(confidence)
     n, events = int(n), int(events)
     if n < 0 or events < 0 or events > n:
         raise ValueError(f"need 0 <= events <= n, got events={events}, n={n}.")

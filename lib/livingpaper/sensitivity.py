@@ -39,7 +39,7 @@ from scipy import stats as _st
 from statsmodels.stats.oneway import anova_oneway
 
 from .dataset import MSC_SOURCES
-from .stats import TidyResult, complete_cases, for_ranking, is_constant, signed_rank_test
+from .stats import TidyResult, check_confidence, complete_cases, for_ranking, is_constant, signed_rank_test
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -90,16 +90,6 @@ MONTHS_PER_YEAR = 12.0
 
 _BASELINE = "hba1c_baseline"
 _POST = "hba1c_post"
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}.")
-
-
-def _t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
-    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return mean - half, mean + half
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +247,7 @@ def regression_to_mean(
     and how to deal with it. *International Journal of Epidemiology* 34(1), 215-220.
     doi:10.1093/ije/dyh299
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     if not 0.0 <= float(reliability) <= 1.0:
         raise ValueError(f"reliability must lie in [0, 1], got {reliability!r}.")
     if not math.isfinite(float(population_mean)):
@@ -465,7 +455,7 @@ def ancova(
     Vickers AJ, Altman DG (2001). Analysing controlled trials with baseline and follow
     up measurements. *BMJ* 323(7321), 1123-1124. doi:10.1136/bmj.323.7321.1123
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     centre = float(centre)
     cols = complete_cases(data, [baseline, post])
     b, a = cols[baseline], cols[post]
@@ -680,7 +670,7 @@ def robust_intervals(
     Hodges JL, Lehmann EL (1963). Estimates of location based on rank tests. *Annals of
     Mathematical Statistics* 34(2), 598-611. doi:10.1214/aoms/1177704172
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     cols = complete_cases(data, [baseline, post])
     reduction = for_ranking(cols[baseline] - cols[post])
     n = int(reduction.size)
@@ -895,7 +885,7 @@ def dose_regression(
     Not estimable with fewer than 4 patients, a single dose, a single baseline, or a
     dose that is a linear function of the baseline.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     cols = complete_cases(data, [dose, baseline, post])
     keep = cols[dose] > 0
     raw = cols[dose][keep]
@@ -942,7 +932,7 @@ def followup_regression(
     correlation of follow-up with the reduction. Not estimable with fewer than 4
     patients, one follow-up time, or one baseline.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     cols = complete_cases(data, [followup, baseline, post])
     months = cols[followup]
     b = cols[baseline]

@@ -141,7 +141,8 @@ def for_ranking(x: np.ndarray) -> np.ndarray:
     return np.round(x, _RANK_DECIMALS)
 
 
-def _check_confidence(confidence: float) -> None:
+def check_confidence(confidence: float) -> None:
+    """Raise ValueError unless 0 < confidence < 1."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}.")
 
@@ -282,7 +283,7 @@ def paired_reduction(
     Cohen, J. (1988). *Statistical Power Analysis for the Behavioral
     Sciences*, 2nd ed. Hillsdale, NJ: Lawrence Erlbaum.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     cols = complete_cases(data, [baseline, post])
     b, a = cols[baseline], cols[post]
     reduction = b - a
@@ -480,7 +481,7 @@ def dose_comparison(
     several different population variances are involved. *Biometrika*
     34(1-2), 28-35.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     h = complete_cases(high, [baseline, post])
     lo = complete_cases(low, [baseline, post])
     red_h = h[baseline] - h[post]
