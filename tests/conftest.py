@@ -65,3 +65,25 @@ def cohort_df() -> pd.DataFrame:
 @pytest.fixture
 def cohort_csv(tmp_path, cohort_df) -> Path:
     return write_csv(tmp_path, cohort_df)
+
+
+#: Seven patients, moderate and severe, both dose groups: enough for every chapter of the
+#: book, for the tests that build all of it.
+BOOK_COHORT = """\
+patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months
+A01,6.4,6.1,100000000,adipose,12
+A02,6.9,6.5,300000000,bone_marrow,24
+A03,7.2,6.4,500000000,umbilical_cord,30
+A04,7.5,7.3,1000000000,adipose,36
+A05,8.4,7.9,2000000000,adipose,60
+A06,9.1,7.2,2000000000,bone_marrow,48
+A07,9.6,8.9,500000000,umbilical_cord,9
+"""
+
+
+@pytest.fixture(scope="module")
+def book_csv(tmp_path_factory) -> Path:
+    """:data:`BOOK_COHORT` as a CSV file (one per test module)."""
+    path = tmp_path_factory.mktemp("book_data") / "small.csv"
+    path.write_text(BOOK_COHORT)
+    return path

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from livingpaper import analysis, cache, paths, pipeline
 
-SMALL = """\
-patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months
-A01,6.4,6.1,100000000,adipose,12
-A02,6.9,6.5,300000000,bone_marrow,24
-A03,7.2,6.4,500000000,umbilical_cord,30
-A04,7.5,7.3,1000000000,adipose,36
-A05,8.4,7.9,2000000000,adipose,60
-A06,9.1,7.2,2000000000,bone_marrow,48
-A07,9.6,8.9,500000000,umbilical_cord,9
-"""
 
 
 # --------------------------------------------------------------------------- keys
@@ -90,6 +82,26 @@ def test_chapter_key_changes_when_an_imported_module_changes_and_only_then(tmp_p
     assert after[1] == before[1]  # the methods page does not import figures
 
 
+def test_the_book_key_changes_with_every_input_of_the_no_change_shortcut(tmp_path, monkeypatch):
+    # The shortcut that skips a build must see any change: templates, library, data,
+    # parameters, the book's own files.
+    identity, common = {"sha256": "a" * 64, "hba1c_unit": "ngsp"}, {"data_name": "d.csv", "severe_above": 8.0}
+    base = pipeline._book_key(identity, common, pdf=False)
+    assert pipeline._book_key(identity, common, pdf=False) == base
+    assert pipeline._book_key({**identity, "sha256": "b" * 64}, common, pdf=False) != base
+    assert pipeline._book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
+    assert pipeline._book_key(identity, common, pdf=True) != base
+    for folder, attribute, owner, edit in ((paths.CHAPTERS_DIR, "CHAPTERS_DIR", paths, "methods.md"),
+                                           (cache.LIB_DIR, "LIB_DIR", cache, "report.py")):
+        copy = tmp_path / attribute
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.setattr(owner, attribute, copy)
+        assert pipeline._book_key(identity, common, pdf=False) == base  # same content, same key
+        (copy / edit).write_text((copy / edit).read_text() + "\n# one line more\n")
+        assert pipeline._book_key(identity, common, pdf=False) != base, edit
+        monkeypatch.undo()
+
+
 # --------------------------------------------------------------------------- rebuilds
 
 
@@ -106,13 +118,10 @@ RECORDS = {c.name for c in pipeline.CHAPTERS if c.execute and
 
 
 @pytest.fixture(scope="module")
-def first_build(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cache")
-    data = root / "small.csv"
-    data.write_text(SMALL)
-    out = root / "book"
-    pipeline.build(data, out, log=lambda _: None)
-    return data, out
+def first_build(tmp_path_factory, book_csv):
+    out = tmp_path_factory.mktemp("cache") / "book"
+    pipeline.build(book_csv, out, log=lambda _: None)
+    return book_csv, out
 
 
 @pytest.mark.slow
@@ -130,6 +139,18 @@ def test_rebuild_after_no_change_leaves_the_book_as_it_is(first_build):
     pipeline.build(data, out, log=lines.append)
     assert (out / "results.json").stat().st_mtime_ns == stamp
     assert any("Nothing changed" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_rebuild_after_no_change_imports_none_of_the_heavy_libraries(first_build):
+    # It must stay a fraction of a second: hashing the inputs, no pandas, SciPy, papermill.
+    data, out = first_build
+    script = (f"import sys; from livingpaper import cli; code = cli.main(['build', '--data', {str(data)!r}, "
+              f"'--out', {str(out)!r}]); heavy = ('pandas', 'scipy', 'matplotlib', 'papermill', 'jupytext', "
+              f"'nbformat', 'jupyter_client', 'sphinx'); print(code, sorted(m for m in heavy if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+    assert "Nothing changed" in proc.stdout
 
 
 @pytest.mark.slow
@@ -159,16 +180,10 @@ def test_changed_parameter_re_executes_every_chapter_that_declares_it(first_buil
 def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp_path):
     data, out = first_build
     changed = tmp_path / "small.csv"  # same name, one value different
-    changed.write_text(SMALL.replace("A01,6.4,6.1", "A01,6.4,5.1"))
+    changed.write_text(data.read_text().replace("A01,6.4,6.1", "A01,6.4,5.1"))
     pipeline.build(changed, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
     reading = {c.name for c in pipeline.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
     assert reading and reading | RECORDS == executed(out)
     overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
     assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(
         sum(b - p for b, p in [(6.4, 5.1), (6.9, 6.5), (7.2, 6.4), (7.5, 7.3), (8.4, 7.9), (9.1, 7.2), (9.6, 8.9)]) / 7)
-
-
-def test_default_parallelism_is_one_more_than_the_cores_except_for_large_cohorts(monkeypatch):
-    monkeypatch.setattr(pipeline.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert pipeline.default_jobs(61) == 3
-    assert pipeline.default_jobs(pipeline.LARGE_COHORT_ROWS + 1) == 2

@@ -6,7 +6,6 @@ the conversion cffconvert makes of CITATION.cff, so the two descriptions cannot 
 """
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 import yaml
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from livingpaper import analysis, paths, pipeline
+from livingpaper.errors import DataError
 
 pytestmark = pytest.mark.slow
 
@@ -179,6 +181,17 @@ def test_failing_chapter_names_chapter_and_cell_and_leaves_the_previous_book(bui
     after = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert (out.parent / f".{out.name}.failed").is_dir()
+    # Nothing of the failed build keeps running: kernel server, kernels, renderer.
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_bad_data_stops_the_kernel_server_at_once(built, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SMALL_COHORT.replace("A03,7.2,6.4", "A03,7.2,six"), encoding="utf-8")
+    with pytest.raises(DataError):
+        pipeline.build(bad, tmp_path / "never", log=lambda _: None)
+    assert psutil.Process().children(recursive=True) == []
+    assert not (tmp_path / "never").exists()
 
 
 def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):

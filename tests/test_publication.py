@@ -16,12 +16,12 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from livingpaper import paths, pipeline
+from livingpaper import paths, pipeline, render
 
 pytestmark = pytest.mark.slow
 SCREENSHOTS = paths.ROOT / "tests" / "_screenshots"
 NEEDS_CHROMIUM = pytest.mark.skipif(
-    pipeline.chromium() is None,
+    render.chromium() is None,
     reason="Chromium is not installed: `make test` installs it with apt-get (needs root); run `make browser`")
 
 
@@ -33,7 +33,7 @@ def files_digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     out = tmp_path_factory.mktemp("publication") / "book"
-    pipeline.build(paths.DEFAULT_COHORT, out, log=lambda _: None, pdf=pipeline.chromium() is not None)
+    pipeline.build(paths.DEFAULT_COHORT, out, log=lambda _: None, pdf=render.chromium() is not None)
     return out
 
 
@@ -114,11 +114,11 @@ def test_every_internal_link_resolves(book):
 
 @pytest.fixture(scope="module")
 def browser():
-    if pipeline.chromium() is None:
+    if render.chromium() is None:
         pytest.skip("Chromium is not installed: `make test` installs it with apt-get (needs root)")
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=pipeline.chromium(), args=list(pipeline.CHROMIUM_FLAGS[1:]))
+        instance = p.chromium.launch(executable_path=render.chromium(), args=list(render.CHROMIUM_FLAGS[1:]))
         yield instance
         instance.close()
 

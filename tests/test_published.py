@@ -7,7 +7,6 @@ the paper's abstract in data/paper/, never from the module under test.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

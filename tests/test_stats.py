@@ -145,6 +145,29 @@ def test_wilcoxon_with_ties_and_zero_uses_exact_sign_flip_distribution():
     assert res.wilcoxon_p == pytest.approx(expected_p, rel=1e-12)
 
 
+def test_signed_rank_test_gives_scipys_own_result_for_every_kind_of_small_sample():
+    # signed_rank_test runs scipy's exact permutation test itself (vectorised) where
+    # scipy.stats.wilcoxon would (n <= 13 with ties or zeros): the p must be scipy's,
+    # bit for bit, and so must the statistic; the other samples go to scipy directly.
+    from scipy import stats as scipy_stats
+
+    from livingpaper.stats import PERMUTATION_MAX_N, signed_rank_test
+
+    rng = np.random.default_rng(20261202)
+    permuted = 0
+    for _ in range(120):
+        n = int(rng.integers(2, PERMUTATION_MAX_N + 4))
+        values = np.round(rng.normal(0.3, 0.8, n), int(rng.integers(0, 3)))
+        if np.all(values == 0):
+            continue
+        expected = scipy_stats.wilcoxon(values, zero_method="wilcox", alternative="two-sided")
+        statistic, p = signed_rank_test(values)
+        assert (statistic, p) == (float(expected.statistic), float(expected.pvalue)), values
+        nonzero = np.abs(values[values != 0])
+        permuted += n <= PERMUTATION_MAX_N and (nonzero.size < n or np.unique(nonzero).size < nonzero.size)
+    assert permuted > 40  # the fast path was exercised, not only scipy's
+
+
 def test_float_noise_does_not_break_ties_in_wilcoxon():
     # 7.4 - 7.1 = 0.3000000000000007 but 8.0 - 7.7 = 0.2999999999999998:
     # both are a 0.3 fall and must be ranked as a tie.

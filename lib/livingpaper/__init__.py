@@ -3,6 +3,9 @@
 Modules, one step each: ``dataset`` (load and validate), ``reconstruction`` (the default
 cohort from the published figures), ``published`` (the paper's figures and their
 comparison), ``stats`` (tests and intervals), ``analysis`` (populations and the results
-document), ``figures``, ``report`` (what the chapters show), ``pipeline`` and ``cli``.
+document), ``figures``, ``report`` (what the chapters show). The build: ``parameters``,
+``book`` (the chapters), ``cache`` (what each chapter depends on), ``execute`` (papermill,
+several chapters at once), ``kernels`` and ``kernel_server`` (kernels forked from one warm
+process), ``render`` (Jupyter Book, the PDF), ``pipeline`` (the steps in order) and ``cli``.
 """
 __version__ = "0.1.0"

@@ -27,8 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-import jupytext
-
 from . import paths, provenance
 
 PACKAGE = "livingpaper"
@@ -39,6 +37,21 @@ def digest(value: Any) -> str:
     """SHA-256 of bytes, or of a JSON-serialisable value (canonical: sorted keys)."""
     data = value if isinstance(value, bytes) else json.dumps(value, sort_keys=True, default=str).encode()
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks (a cohort file may be large)."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _read_template(template: Path):
+    import jupytext  # not needed by a rebuild with nothing changed, which must start fast
+
+    return jupytext.read(template)
 
 
 def _imported_modules(tree: ast.AST, package: str = PACKAGE, current: str | None = None) -> set[str]:
@@ -104,7 +117,7 @@ def chapter_modules(template: Path) -> list[str]:
 @lru_cache(maxsize=64)
 def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[str]:
     template = Path(template_signature[0][0])
-    nb = jupytext.read(template)
+    nb = _read_template(template)
     direct: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -113,6 +126,20 @@ def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[st
             except SyntaxError:  # IPython magics: be conservative, depend on everything
                 return library_closure(p.stem for p in LIB_DIR.glob("*.py"))
     return library_closure(direct)
+
+
+def declared_parameters(template: Path) -> tuple[str, ...]:
+    """Parameters a chapter template declares (its cell tagged ``parameters``)."""
+    return _declared_parameters(_signature([template]))
+
+
+@lru_cache(maxsize=64)
+def _declared_parameters(template_signature: tuple) -> tuple[str, ...]:
+    for cell in _read_template(Path(template_signature[0][0])).cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return tuple(line.split("=", 1)[0].strip() for line in cell.source.splitlines()
+                         if "=" in line and not line.lstrip().startswith("#"))
+    return ()
 
 
 def _files_digest(files: Iterable[Path]) -> str:

@@ -22,7 +22,6 @@ values are never printed.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -33,6 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cache import file_sha256 as sha256_of
+from .errors import DataError
+from .parameters import HBA1C_UNITS
+
 MSC_SOURCES = ("umbilical_cord", "bone_marrow", "adipose")
 #: Physiologically possible HbA1c range (%, NGSP); outside it a value is a data error.
 HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
@@ -40,7 +43,6 @@ HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
 DOSE_POSSIBLE_CELLS = (1e6, 1e11)
 SEX_VALUES = {"f": "female", "female": "female", "m": "male", "male": "male"}
 IFCC_SUFFIX = "_mmol_mol"
-HBA1C_UNITS = ("ngsp", "ifcc")
 PREPARED_META = "cohort.json"
 PREPARED_DATA = "cohort.parquet"
 
@@ -99,14 +101,6 @@ _IDENTIFIER_NAMES = {
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
-class DataError(ValueError):
-    """The file cannot be used; ``problems`` holds one message per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
 @dataclass
 class Cohort:
     """The analysis dataset and where it came from."""
@@ -126,14 +120,6 @@ class Cohort:
     @property
     def n_analysed(self) -> int:
         return len(self.analysed)
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def ifcc_to_ngsp(mmol_mol: pd.Series) -> pd.Series:

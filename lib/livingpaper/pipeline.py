@@ -2,95 +2,42 @@
 
 Nothing is written to the source tree or to OUT until everything has succeeded:
 
-1. load and validate the data (a :class:`~livingpaper.dataset.DataError` stops here);
+1. load and validate the data (a :class:`~livingpaper.errors.DataError` stops here);
 2. compute ``results.json`` and ``provenance.json`` into a staging folder beside OUT;
-3. turn each chapter (MyST Markdown) into a notebook and execute it with papermill,
-   with this build's parameters;
-4. build the HTML book from the executed notebooks with Jupyter Book (execution off,
-   warnings are errors, so a broken page cannot ship);
+3. turn each chapter (MyST Markdown) into a notebook and execute it with papermill, with
+   this build's parameters, several at once, in kernels forked from a warm kernel server
+   (:mod:`livingpaper.execute`, :mod:`livingpaper.kernels`);
+4. render the HTML book from the executed notebooks with Jupyter Book (execution off,
+   warnings are errors, so a broken page cannot ship; :mod:`livingpaper.render`);
 5. swap the staging folder into OUT in one rename. A failure at any step leaves OUT as
    it was; the staging folder is kept as ``.<OUT>.failed`` for inspection.
+
+A chapter whose inputs did not change since the book in OUT was built is not executed
+again (:mod:`livingpaper.cache`); when no input at all changed, the build stops after
+hashing them, before importing anything heavy, so that this module imports only the
+standard library and the light modules at the top.
 """
 from __future__ import annotations
 
 import concurrent.futures
-import functools
+import contextlib
 import json
+import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import jupytext
-import nbformat
-import papermill
-import yaml
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import default
+from . import cache, paths, provenance
+from .book import CHAPTERS, Chapter
+from .errors import BuildError, DataError
+from .parameters import Parameters
 
-from . import analysis, cache, changes, dataset, paths, provenance
-
-KERNEL_NAME = "livingpaper"
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """One page of the book: a MyST Markdown template executed with parameters."""
-
-    name: str
-    template: str  # relative to chapters/
-    output: str  # relative to the book folder, without suffix
-    title: str = ""
-    parameters: dict[str, Any] = field(default_factory=dict)
-    execute: bool = True  # False: a plain Markdown page, copied as it is
-
-
-CHAPTERS: tuple[Chapter, ...] = (
-    Chapter("intro", "intro.md", "chapters/intro"),
-    Chapter("methods", "methods.md", "chapters/methods"),
-    Chapter("overall", "templates/paired.md", "chapters/results/overall", "All patients", {"section": "overall"}),
-    Chapter("moderate", "templates/paired.md", "chapters/results/moderate", "Moderate diabetes", {"section": "moderate"}),
-    Chapter("severe", "templates/paired.md", "chapters/results/severe", "Severe diabetes", {"section": "severe"}),
-    Chapter("dose", "templates/dose.md", "chapters/results/dose", "Dose subgroups"),
-    Chapter("implied", "implied.md", "chapters/implied"),
-    Chapter("beyond", "beyond.md", "chapters/beyond"),
-    Chapter("evidence", "evidence.md", "chapters/evidence"),
-    Chapter("data", "data.md", "chapters/data"),
-    Chapter("changes", "changes.md", "chapters/changes"),
-    Chapter("reproducibility", "reproducibility.md", "chapters/reproducibility"),
-    Chapter("strobe", "strobe.md", "chapters/strobe", execute=False),
-    Chapter("cite", "cite.md", "chapters/cite"),
-    Chapter("references", "references.md", "chapters/references", execute=False),
-)
-
-
-class IpcKernelManager(AsyncKernelManager):
-    """Kernels that talk over Unix sockets in a private folder, not TCP ports: kernels
-    started in parallel cannot collide on a port (papermill#511, #239)."""
-
-    @default("transport")
-    def _default_transport(self) -> str:
-        return "ipc"
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        # Short paths: a Unix socket path is limited to about 100 characters.
-        base = os.environ.get("LIVINGPAPER_IPC_DIR") or tempfile.gettempdir()
-        return os.path.join(tempfile.mkdtemp(prefix="k", dir=base), "ipc")
-
-
-class BuildError(RuntimeError):
-    """A build failed; the message says where (chapter, cell) and why, in one line or a few."""
-
-
-def is_reconstruction(cohort: dataset.Cohort) -> bool:
+def is_reconstruction(cohort) -> bool:
     """Is this file byte-identical to the committed reconstructed cohort?"""
-    return paths.DEFAULT_COHORT.is_file() and cohort.sha256 == dataset.sha256_of(paths.DEFAULT_COHORT)
+    return paths.DEFAULT_COHORT.is_file() and cohort.sha256 == cache.file_sha256(paths.DEFAULT_COHORT)
 
 
 def _display_path(path: Path) -> str:
@@ -102,169 +49,6 @@ def _display_path(path: Path) -> str:
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
-
-
-def _install_kernel(jupyter_dir: Path) -> None:
-    """A kernelspec that runs *this* Python, so chapters execute in the build's environment."""
-    spec = jupyter_dir / "kernels" / KERNEL_NAME
-    spec.mkdir(parents=True)
-    _write_json(spec / "kernel.json", {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=CRITICAL"],
-        "display_name": "Python (livingpaper)",
-        "language": "python",
-        # The build must not write byte code into the source tree.
-        "env": {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
-    })
-
-
-def _prepare(chapter: Chapter, book_dir: Path) -> Path:
-    """Template -> unexecuted notebook in the book folder, with the page title filled in."""
-    nb = jupytext.read(paths.CHAPTERS_DIR / chapter.template)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = cell.source.replace("{{title}}", chapter.title).replace("{{name}}", chapter.name)
-    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python (livingpaper)", "language": "python"}
-    nb.metadata.pop("jupytext", None)
-    target = book_dir / f"{chapter.output}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    jupytext.write(nb, target, fmt="ipynb")
-    return target
-
-
-def _execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
-    declared = papermill.inspect_notebook(str(notebook))
-    wanted = {**common, **chapter.parameters}
-    params = {k: v for k, v in wanted.items() if k in declared}
-    try:
-        papermill.execute_notebook(
-            str(notebook), str(notebook), parameters=params, kernel_name=KERNEL_NAME,
-            cwd=str(notebook.parent), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            kernel_manager_class=IpcKernelManager,
-        )
-    except papermill.PapermillExecutionError as exc:
-        raise BuildError(
-            f"chapter '{chapter.name}' ({chapter.template}) failed in cell {exc.cell_index}: "
-            f"{exc.ename}: {exc.evalue}"
-        ) from None
-    # The cell papermill injects holds this machine's paths: keep it in the notebook (it
-    # records the parameters) but not on the page.
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
-    nbformat.write(nb, notebook)
-
-
-#: Chapters that take longest to execute, longest first (measured with `make bench`):
-#: started first, so that no long chapter runs alone at the end of a parallel build.
-SLOWEST_FIRST = ("evidence", "beyond", "implied", "severe", "dose", "moderate", "overall")
-
-
-def _longest_first(work: list[tuple[Chapter, Path]], seconds: dict[str, float]) -> list[tuple[Chapter, Path]]:
-    """Order chapters by their time in the previous build, else by SLOWEST_FIRST."""
-    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
-    if seconds:
-        return sorted(work, key=lambda item: -seconds.get(item[0].name, 0.0))
-    return sorted(work, key=lambda item: rank.get(item[0].name, len(rank)))
-
-
-def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> float:
-    t0 = time.perf_counter()
-    _execute(chapter, notebook, common)
-    return time.perf_counter() - t0
-
-
-def _execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: int,
-                 log: Callable[[str], None]) -> dict[str, float]:
-    """Execute the chapters, ``jobs`` at a time (chapters are independent of each other);
-    returns the seconds each took."""
-    started, done = time.perf_counter(), 0
-    timings: dict[str, float] = {}
-
-    def report(chapter: Chapter, seconds: float) -> None:
-        nonlocal done
-        done += 1
-        timings[chapter.name] = round(seconds, 2)
-        log(f"[{done}/{len(work)}] {chapter.name:<16} {seconds:5.1f} s   (elapsed {time.perf_counter() - started:5.1f} s)")
-
-    if jobs <= 1 or len(work) <= 1:
-        for chapter, notebook in work:
-            report(chapter, _timed_execute(chapter, notebook, common))
-        return timings
-    ipc_dir = tempfile.mkdtemp(prefix="lp-")
-    os.environ["LIVINGPAPER_IPC_DIR"] = ipc_dir
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_timed_execute, c, nb, common): c for c, nb in work}
-            try:
-                for future in concurrent.futures.as_completed(futures):
-                    report(futures[future], future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    finally:
-        shutil.rmtree(ipc_dir, ignore_errors=True)
-    return timings
-
-
-#: Above this many rows, one chapter per core (each kernel holds the cohort in memory).
-LARGE_COHORT_ROWS = 100_000
-
-
-def default_jobs(n_rows: int = 0) -> int:
-    """Chapters executed at once: one more than the cores this process may use, because a
-    kernel spends part of its life starting up and waiting on messages (measured with
-    `make bench`: 0.58 x the serial time with 3 at once on 2 cores, 0.62 with 2); one per
-    core for cohorts above LARGE_COHORT_ROWS, so that memory stays bounded."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores) + (0 if n_rows > LARGE_COHORT_ROWS else 1)
-
-
-def _sphinx(book_dir: Path, out_dir: Path, builder: str = "html") -> Path:
-    """Render the executed book with Jupyter Book; returns the folder of the output."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb), "build", str(book_dir), "--path-output", str(out_dir), "--builder", builder,
-           "--warningiserror", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        log = (proc.stdout + proc.stderr).strip().splitlines()
-        problems = [line for line in log if "WARNING" in line or "ERROR" in line] or log[-15:]
-        raise BuildError("Jupyter Book failed:\n" + "\n".join(problems[:20]))
-    return out_dir / "_build" / builder
-
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-#: Flags for a headless Chromium on a machine without network or display.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
-
-
-def chromium() -> str | None:
-    """The Chromium executable, if one is installed."""
-    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
-
-
-def _pdf(book_dir: Path, sphinx_dir: Path, target: Path) -> None:
-    """The whole book as one PDF: the single-page HTML book printed by headless Chromium
-    (numbered chapters, figures and tables, bibliography; print styles in _static/print.css)."""
-    browser = chromium()
-    if browser is None:
-        raise BuildError("the PDF needs Chromium, which is not installed: `make pdf` installs it "
-                         "(apt-get install chromium)")
-    single = _sphinx(book_dir, sphinx_dir, "singlehtml")
-    root = yaml.safe_load((book_dir / "_toc.yml").read_text(encoding="utf-8"))["root"]
-    # The single page is written where the root chapter lives, but its links are relative
-    # to the top of the output: printed from there, images and styles resolve.
-    page = single / "book.html"
-    shutil.copy2(single / f"{root}.html", page)
-    with tempfile.TemporaryDirectory(prefix="lp-chromium-") as profile:
-        proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                               f"--print-to-pdf={target}", page.as_uri()], capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0 or not target.is_file() or target.stat().st_size < 10_000:
-        raise BuildError(f"Chromium could not print the PDF: {proc.stderr.strip()[-500:]}")
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -324,19 +108,7 @@ MANIFEST = "build.json"
 
 def _declared_parameters(chapter: Chapter) -> tuple[str, ...]:
     """Parameters a chapter's template declares (its cell tagged ``parameters``)."""
-    template = paths.CHAPTERS_DIR / chapter.template
-    stat = template.stat()
-    return _parameters_of(str(template), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _parameters_of(template: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    nb = jupytext.read(template)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            return tuple(line.split("=", 1)[0].strip() for line in cell.source.splitlines()
-                         if "=" in line and not line.lstrip().startswith("#"))
-    return ()
+    return cache.declared_parameters(paths.CHAPTERS_DIR / chapter.template)
 
 
 def _chapter_keys(common: dict[str, Any], identities: dict[str, Any], shared: str, env: str) -> dict[str, str]:
@@ -360,53 +132,142 @@ def _read_manifest(out: Path) -> dict[str, Any]:
         return {}
 
 
-def build(data: str | Path, out: str | Path, params: analysis.Parameters | None = None,
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    """Set environment variables for the kernels of one build, and restore them after it."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _book_key(data_identity: dict[str, Any], stable_common: dict[str, Any], pdf: bool) -> str:
+    """Everything any chapter or the rendering can depend on, hashed without parsing any
+    of it: every template, every library module, the data and parameters, the shared
+    inputs, the environment and the book's files. Equal keys mean nothing changed; any
+    difference re-checks chapter by chapter (:func:`_chapter_keys`, exact but slower)."""
+    folders = {"chapters": (paths.CHAPTERS_DIR, paths.CHAPTERS_DIR.rglob("*.md")),
+               "lib": (cache.LIB_DIR, cache.LIB_DIR.glob("*.py")), "book": (paths.ROOT, _book_files())}
+    return cache.digest({
+        "files": {f"{name}/{f.relative_to(top)}": cache.digest(f.read_bytes())
+                  for name, (top, files) in folders.items() for f in sorted(files) if f.is_file()},
+        "data": data_identity, "parameters": stable_common, "pdf": pdf,
+        "shared_inputs": cache.shared_inputs_digest(), "environment": cache.environment_digest(),
+    })
+
+
+def build(data: str | Path, out: str | Path, params: Parameters | None = None,
           log: Callable[[str], None] = print, command: list[str] | None = None,
           hba1c_unit: str = "ngsp", allow_identifiers: bool = False, jobs: int | None = None,
-          force: bool = False, pdf: bool = False) -> dict[str, Any]:
+          force: bool = False, pdf: bool = False, fresh_kernels: bool = False) -> dict[str, Any]:
     """Build the whole book from ``data`` into ``out``; returns the results document.
 
     ``hba1c_unit`` and ``allow_identifiers`` are passed to :func:`livingpaper.dataset.load`;
-    ``jobs`` chapters execute at once (default: :func:`default_jobs`). A chapter whose
-    inputs (:mod:`livingpaper.cache`) are those of the book already in ``out`` is not
-    executed again; when nothing at all changed, the book in ``out`` is left as it is.
-    ``force`` executes everything.
+    ``jobs`` chapters execute at once (default: :func:`livingpaper.execute.default_jobs`).
+    A chapter whose inputs (:mod:`livingpaper.cache`) are those of the book already in
+    ``out`` is not executed again; when nothing at all changed, the book in ``out`` is left
+    as it is. ``force`` executes everything. Kernels are forked from a warm kernel server
+    (:mod:`livingpaper.kernels`) unless ``fresh_kernels`` asks for a new process each.
     """
-    params = params or analysis.Parameters()
+    params = params or Parameters()
     data, out = Path(data), Path(out).absolute()
     started = time.perf_counter()
     if not data.is_file():
-        raise dataset.DataError([f"{data.name}: file not found ({data})"])
+        raise DataError([f"{data.name}: file not found ({data})"])
     _check_out(out)
     load_options = {"hba1c_unit": hba1c_unit, "allow_identifiers": allow_identifiers}
-    data_identity = {"sha256": dataset.sha256_of(data), **load_options}
-    shared, env = cache.shared_inputs_digest(), cache.environment_digest()
+    data_identity = {"sha256": cache.file_sha256(data), **load_options}
     stable_common = {"data_name": _display_path(data), **params.to_dict()}
-    # The book as a whole: every chapter's inputs but the build records, and the book's files.
-    stable_keys = _chapter_keys({**stable_common, "data_path": None, "reconstructed": None, "results_path": None,
-                                 "provenance_path": None, "changes_path": None},
-                                {"data_path": data_identity}, shared, env)
-    book_key = cache.digest({"chapters": stable_keys, "data": data_identity, "pdf": pdf,
-                             "book": {str(f.relative_to(paths.ROOT)): cache.digest(f.read_bytes())
-                                      for f in _book_files() if f.is_file()}})
+    book_key = _book_key(data_identity, stable_common, pdf)
     manifest = {} if force else _read_manifest(out)
     if manifest.get("book_key") == book_key and (out / "html" / "index.html").is_file():
         log(f"Nothing changed since the book in {out} was built (same data, code, parameters): left as it is.")
         return json.loads((out / "results.json").read_text(encoding="utf-8"))
 
-    # DataError here: nothing has been written yet.
-    cohort = dataset.load(data, hba1c_unit=hba1c_unit, allow_identifiers=allow_identifiers)
-    for note in cohort.notes:
-        log(f"{data.name}: {note}")
-    jobs = default_jobs(cohort.n_rows) if jobs is None else jobs
+    from . import kernels  # the heavy modules only now: a rebuild with nothing changed does not need them
+
+    staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
+    private = kernels.private_folder()  # the sockets of this build's kernels
+    kernel_vars = {"JUPYTER_PATH": str(staging / "jupyter"), kernels.IPC_DIR_ENV: str(private),
+                   "JUPYTER_PLATFORM_DIRS": os.environ.get("JUPYTER_PLATFORM_DIRS", "1")}
+    warm = not fresh_kernels and kernels.available()
+    if warm:
+        kernel_vars[kernels.SERVER_ENV] = str(private / "kernels.sock")
+    with _environment(kernel_vars), contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, private, True)
+        from . import execute
+
+        server = None
+        if warm:
+            # Started now, so that it imports the chapters' libraries on one core while
+            # this process loads the data and computes the results on the other.
+            server = kernels.KernelServer(
+                kernels.chapter_imports(paths.CHAPTERS_DIR / c.template for c in CHAPTERS if c.execute),
+                {**os.environ, **execute.KERNEL_ENV}, private)
+            cleanup.callback(server.kill)
+        results = _build_into(staging, data, out, params, manifest, book_key, data_identity, stable_common,
+                              load_options, log, command, jobs, pdf, server, cleanup)
+    log(f"Book written to {out / 'html' / 'index.html'} ({time.perf_counter() - started:.0f} s in all)")
+    return results
+
+
+def _analyse(data: Path, load_options: dict[str, Any], params: Parameters,
+             cohort_dir: Path) -> tuple[dict[str, Any], list[str], int]:
+    """Load and validate the data, compute ``results.json``, and save the validated cohort
+    for the chapters (they read it, not the raw file: validated once, the same for all).
+    Returns the results, the loader's notes and the number of rows of the file."""
+    from . import analysis, dataset
+
+    cohort = dataset.load(data, **load_options)  # DataError here: nothing has been written yet
+    results = analysis.results(cohort, params, reconstructed=is_reconstruction(cohort))
+    dataset.save(cohort, cohort_dir)
+    return results, cohort.notes, cohort.n_rows
+
+
+def _analyse_in_a_process_of_its_own(data: Path, load_options: dict[str, Any], params: Parameters,
+                                     cohort_dir: Path) -> tuple[dict[str, Any], list[str], int]:
+    """:func:`_analyse` in a fresh process, which ends with it: a large cohort's memory is
+    then given back before the chapters execute, instead of staying with the build (the
+    allocators keep what a process has freed) for its whole length."""
+    # Forked (this process has no thread yet): it has imported nothing of the analysis
+    # and holds nothing worth copying.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method)) as one:
+        return one.submit(_analyse, data, load_options, params, cohort_dir).result()
+
+
+def _build_into(staging: Path, data: Path, out: Path, params: Parameters, manifest: dict[str, Any],
+                book_key: str, data_identity: dict[str, Any], stable_common: dict[str, Any],
+                load_options: dict[str, Any], log: Callable[[str], None], command: list[str] | None,
+                jobs: int | None, pdf: bool, server, cleanup: contextlib.ExitStack) -> dict[str, Any]:
+    """Steps 1 to 5 of the module's docstring, once :func:`build` has found something to do."""
+    from . import changes, execute, render
+
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(out)
-    staging = out.with_name(f".{out.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)  # a leftover of an earlier process with our pid
+    try:
+        results, notes, n_rows = _analyse_in_a_process_of_its_own(data, load_options, params, staging / "cohort")
+    except BaseException:  # a DataError above all: then nothing is left behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for note in notes:
+        log(f"{data.name}: {note}")
+    jobs = execute.default_jobs(n_rows) if jobs is None else jobs
+    pool = None
+    if jobs > 1:
+        # Forked while this process is small (the cohort was loaded in a process of its own).
+        pool = execute.worker_pool(jobs)
+        cleanup.callback(pool.shutdown, cancel_futures=True)
     book_dir, jb_dir = staging / "book", staging / "sphinx"
     book_dir.mkdir(parents=True)
     try:
-        results = analysis.results(cohort, params, reconstructed=is_reconstruction(cohort))
         results["dataset"]["path"] = _display_path(data)
         _write_json(staging / "results.json", results)
         previous = _previous_build(out)
@@ -416,15 +277,11 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             "changes": [c.to_dict() for c in changed],
         })
         _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv, load_options))
-        # The chapters read the validated cohort, not the raw file: validated once, same for all.
-        dataset.save(cohort, staging / "cohort")
         for source in _book_files():
             target = book_dir / source.relative_to(paths.ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-        _install_kernel(staging / "jupyter")
-        os.environ["JUPYTER_PATH"] = str(staging / "jupyter")
-        os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+        execute.install_kernel(staging / "jupyter")
         common = {
             "data_path": str(staging / "cohort"),
             "reconstructed": results["dataset"]["reconstructed"],
@@ -433,6 +290,7 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
             "changes_path": str(staging / "changes.json"),
             **stable_common,
         }
+        shared, env = cache.shared_inputs_digest(), cache.environment_digest()
         keys = _chapter_keys(common, {
             "data_path": data_identity,
             "results_path": cache.digest((staging / "results.json").read_bytes()),
@@ -453,21 +311,37 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
                 shutil.copy2(cached, target)
                 reused.append(chapter.name)
             else:
-                to_execute.append((chapter, _prepare(chapter, book_dir)))
+                to_execute.append((chapter, execute.prepare(chapter, book_dir)))
         if reused:
             log(f"reused (inputs unchanged): {', '.join(reused)}")
-        timings = _execute_all(_longest_first(to_execute, manifest.get("seconds", {})), common, jobs, log)
+        to_execute = execute.longest_first(to_execute, manifest.get("seconds", {}))
+        if server and not to_execute:
+            server.kill()  # nothing to execute: its imports are not needed
+        renderer = None
+        if jobs > 1 and to_execute:
+            # Sphinx sets itself up while the chapters execute, and reads each page as soon as
+            # its chapter is done; one chapter at a time (jobs = 1) stays one thing at a time.
+            renderer = render.Renderer(book_dir, jb_dir, pending=[c.output for c, _ in to_execute])
+            cleanup.callback(renderer.cancel)
+        timings = execute.execute_all(to_execute, common, jobs, log, pool=pool,
+                                      on_executed=(lambda c: renderer.executed(c.output)) if renderer else None)
+        kernel_record = {"mode": "forked from a warm server" if server else "fresh process each",
+                         **(server.close() if server and to_execute else {})}
         t0 = time.perf_counter()
-        _sphinx(book_dir, jb_dir)
-        log(f"[book] HTML built in {time.perf_counter() - t0:.1f} s")
+        if renderer is None:
+            renderer = render.Renderer(book_dir, jb_dir)
+            cleanup.callback(renderer.cancel)
+        renderer.render()
+        log(f"[book] HTML rendered in {time.perf_counter() - t0:.1f} s")
         (jb_dir / "_build" / "html").rename(staging / "html")
         if pdf:
             t0 = time.perf_counter()
-            _pdf(book_dir, jb_dir, staging / "book.pdf")
+            render.pdf(book_dir, jb_dir, staging / "book.pdf")
             log(f"[book] PDF printed in {time.perf_counter() - t0:.1f} s")
         shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
         _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
                                          "executed": [c.name for c, _ in to_execute], "reused": reused,
+                                         "kernels": kernel_record, "jobs": jobs,
                                          "seconds": {**manifest.get("seconds", {}), **timings}})
         for folder in (book_dir, jb_dir, staging / "jupyter", staging / "cohort"):
             shutil.rmtree(folder)
@@ -481,5 +355,4 @@ def build(data: str | Path, out: str | Path, params: analysis.Parameters | None 
     if previous:
         for line in changes.summary(changed):
             log(line)
-    log(f"Book written to {out / 'html' / 'index.html'} ({time.perf_counter() - started:.0f} s in all)")
     return results
