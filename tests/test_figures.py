@@ -470,3 +470,36 @@ def test_beyond_figures_are_byte_reproducible(tmp_path, make):
     c = save_figure(make(SIX.assign(hba1c_post=SIX["hba1c_post"] - 0.3 * np.arange(6))), tmp_path / "c.png")
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
+
+
+# --- captions -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [figures.SUMMARY_ABOVE_N_PAIRED, figures.SUMMARY_ABOVE_N_PAIRED + 1])
+def test_paired_caption_describes_what_the_figure_draws(n):
+    data = cohort(n)
+    drawn_per_patient = bool(patient_lines(paired_plot(data).axes[0]))
+    caption = figures.paired_plot_caption(data)
+    assert ("Each grey line joins one patient's two values" in caption) == drawn_per_patient
+    assert (f"With {n:,} patients" in caption and "box (median" in caption) == (not drawn_per_patient)
+
+
+@pytest.mark.parametrize("n", [figures.SUMMARY_ABOVE_N_CHANGE, figures.SUMMARY_ABOVE_N_CHANGE + 1])
+def test_change_caption_describes_what_the_figure_draws(n):
+    data = cohort(n)
+    ax = change_plot(data).axes[0]
+    one_bar_each = ax.get_xlabel() != "Patients (count)"
+    caption = figures.change_plot_caption(data)
+    assert ("for each patient" in caption) == one_bar_each
+    assert (f"of {n:,} patients: the bars count the patients" in caption) == (not one_bar_each)
+
+
+@pytest.mark.parametrize("n", [figures.SUMMARY_ABOVE_N_DOSE, figures.SUMMARY_ABOVE_N_DOSE + 1])
+def test_dose_and_followup_captions_describe_what_the_figures_draw(n):
+    data = cohort(n)
+    points = [c for c in dose_plot(data).axes[0].collections if isinstance(c, PathCollection)]
+    assert ("one point per patient" in figures.dose_plot_caption(data)) == bool(points)
+    assert ("box (median" in figures.dose_plot_caption(data)) == (not points)
+    hexagons = [c for c in followup_plot(data).axes[0].collections if not isinstance(c, PathCollection)]
+    assert ("density" in figures.followup_plot_caption(data)) == bool(hexagons)
+    assert ("Each patient's fall" in figures.followup_plot_caption(data)) == (not hexagons)

@@ -48,6 +48,10 @@ __all__ = [
     "change_plot",
     "dose_plot",
     "save_figure",
+    "paired_plot_caption",
+    "change_plot_caption",
+    "dose_plot_caption",
+    "followup_plot_caption",
     "SUMMARY_ABOVE_N_PAIRED",
     "SUMMARY_ABOVE_N_CHANGE",
     "SUMMARY_ABOVE_N_DOSE",
@@ -219,6 +223,55 @@ def _hist_edges(values: np.ndarray, max_bins: int = 200) -> np.ndarray:
     step = _HBA1C_STEP * max(1, math.ceil((hi - lo) / _HBA1C_STEP / max_bins))
     k0, k1 = math.floor(lo / step + 0.5), math.floor(hi / step + 0.5)
     return (np.arange(k0, k1 + 2) - 0.5) * step
+
+
+# --------------------------------------------------------------------------------------
+# Captions: what a figure draws depends on how many patients it has (one mark per patient
+# up to a SUMMARY_ABOVE_N_* threshold, a summary of their distribution above it), so its
+# caption is made here, from the same data and the same threshold as the figure.
+# --------------------------------------------------------------------------------------
+
+_BOX = "a box (median and interquartile range; whiskers at the 5th and 95th percentiles)"
+
+
+def paired_plot_caption(data: pd.DataFrame) -> str:
+    """The sentence of the caption of :func:`paired_plot` that says how patients are drawn."""
+    n = _columns(data, ("hba1c_baseline", "hba1c_post"))["hba1c_baseline"].size
+    if n <= SUMMARY_ABOVE_N_PAIRED:
+        return ("Each grey line joins one patient's two values; the coloured points are the means "
+                "with their 95% confidence intervals.")
+    return (f"With {n:,} patients, each time point shows the distribution of the values (shaded) and "
+            f"{_BOX} instead of one line per patient; the coloured points are the means with their "
+            "95% confidence intervals.")
+
+
+def change_plot_caption(data: pd.DataFrame) -> str:
+    """The caption of :func:`change_plot`."""
+    n = _columns(data, ("hba1c_baseline", "hba1c_post"))["hba1c_baseline"].size
+    if n <= SUMMARY_ABOVE_N_CHANGE:
+        return ("Change in HbA1c for each patient, post-treatment minus baseline, ordered from the largest "
+                "fall to the largest rise. Bars below zero are patients whose HbA1c fell.")
+    return (f"Change in HbA1c, post-treatment minus baseline, of {n:,} patients: the bars count the "
+            "patients at each change (bins of 0.1 percentage points). Bars below zero are patients whose "
+            "HbA1c fell; the dashed line is the mean change.")
+
+
+def dose_plot_caption(data: pd.DataFrame) -> str:
+    """The caption of :func:`dose_plot`."""
+    n = _columns(data, ("hba1c_baseline", "hba1c_post", "dose_cells"), positive=("dose_cells",))["dose_cells"].size
+    drawn = ("one point per patient, spread sideways a little because doses are given in round numbers"
+             if n <= SUMMARY_ABOVE_N_DOSE else f"{_BOX} per dose group for its {n:,} patients")
+    return (f"HbA1c reduction against the dose (logarithmic scale): {drawn}. The dashed line is the "
+            "cut-off between the dose groups; the horizontal segments are each group's mean reduction.")
+
+
+def followup_plot_caption(data: pd.DataFrame) -> str:
+    """The caption of :func:`followup_plot`."""
+    n = _columns(data, ("hba1c_baseline", "hba1c_post", "followup_months"))["followup_months"].size
+    drawn = ("Each patient's fall in HbA1c" if n <= SUMMARY_ABOVE_N_DOSE else
+             f"The fall in HbA1c of {n:,} patients, as their density (darker hexagons: more patients),")
+    return (f"{drawn} against the time from the infusion to the post-treatment measurement, with the "
+            "least-squares line (not adjusted for the baseline).")
 
 
 # --------------------------------------------------------------------------------------
