@@ -46,7 +46,7 @@ test: $(STAMP) browser ## Run the test suite (installs Chromium for the PDF and 
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) ## Time clean, parallel, cached and large-cohort builds (prints a table)
-	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES),)
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES),) $(if $(REPEAT),--repeat $(REPEAT),)
 
 cohort: $(STAMP) ## Regenerate data/cohort.csv from data/published.yaml (the reconstruction)
 	$(BIN)/livingpaper reconstruct --out data/cohort.csv

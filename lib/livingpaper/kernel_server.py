@@ -59,6 +59,7 @@ def _become_kernel(request: dict[str, Any], server_cwd: str, sockets: list[socke
         os.setsid()  # its own process group, as jupyter_client launches kernels
         for sock in sockets:
             sock.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as in any new process
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
@@ -97,6 +98,8 @@ def serve(socket_path: str, modules: list[str]) -> None:
     :data:`STOP` on its standard input, closes it, or ends (killed: the server's parent
     changes), killing the kernels still running, and writes its counts to ``SOCKET.json``.
     """
+    # Terminated (a failed build): end through the `finally` below, which kills the kernels.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # clients may connect while the imports below run; they wait

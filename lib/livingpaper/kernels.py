@@ -103,10 +103,14 @@ class KernelServer:
             time.sleep(0.005)
 
     def kill(self) -> None:
-        """Stop the server at once (a failed build); idempotent."""
+        """Stop the server at once (a failed build), with the kernels it forked; idempotent."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()  # the server kills its kernels, then ends
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
     def close(self) -> dict[str, Any]:
         """Stop the server (kernels still running are killed); returns its counts."""

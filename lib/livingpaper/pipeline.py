@@ -265,6 +265,8 @@ def _build_into(staging: Path, data: Path, out: Path, params: Parameters, manife
         # Forked while this process is small (the cohort was loaded in a process of its own).
         pool = execute.worker_pool(jobs)
         cleanup.callback(pool.shutdown, cancel_futures=True)
+        if server:  # on a failure, the kernels go first: chapters still running then end at once
+            cleanup.callback(server.kill)
     book_dir, jb_dir = staging / "book", staging / "sphinx"
     book_dir.mkdir(parents=True)
     try:
