@@ -48,10 +48,18 @@ def file_sha256(path: str | Path) -> str:
     return sha.hexdigest()
 
 
-def _read_template(template: Path):
+def read_template(template: Path):
+    """A chapter template as jupytext parses it, parsed once per content: the cache keys, the
+    kernel server's imports and the prepared notebooks all read the same templates. The
+    notebook is shared: callers that change it work on a copy."""
+    return _parsed_template(*_signature([template])[0])
+
+
+@lru_cache(maxsize=64)
+def _parsed_template(path: str, mtime_ns: int, size: int):
     import jupytext  # not needed by a rebuild with nothing changed, which must start fast
 
-    return jupytext.read(template)
+    return jupytext.read(path)
 
 
 def _imported_modules(tree: ast.AST, package: str = PACKAGE, current: str | None = None) -> set[str]:
@@ -117,7 +125,7 @@ def chapter_modules(template: Path) -> list[str]:
 @lru_cache(maxsize=64)
 def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[str]:
     template = Path(template_signature[0][0])
-    nb = _read_template(template)
+    nb = read_template(template)
     direct: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -135,7 +143,7 @@ def declared_parameters(template: Path) -> tuple[str, ...]:
 
 @lru_cache(maxsize=64)
 def _declared_parameters(template_signature: tuple) -> tuple[str, ...]:
-    for cell in _read_template(Path(template_signature[0][0])).cells:
+    for cell in read_template(Path(template_signature[0][0])).cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             return tuple(line.split("=", 1)[0].strip() for line in cell.source.splitlines()
                          if "=" in line and not line.lstrip().startswith("#"))

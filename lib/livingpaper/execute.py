@@ -9,6 +9,7 @@ collide on) and are forked from the build's warm kernel server (:mod:`livingpape
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ import jupytext
 import nbformat
 import papermill
 
-from . import kernels, paths
+from . import cache, kernels, paths
 from .book import Chapter
 from .errors import BuildError
 
@@ -45,7 +46,7 @@ def install_kernel(jupyter_dir: Path) -> None:
 
 def prepare(chapter: Chapter, book_dir: Path) -> Path:
     """Template -> unexecuted notebook in the book folder, with the page title filled in."""
-    nb = jupytext.read(paths.CHAPTERS_DIR / chapter.template)
+    nb = copy.deepcopy(cache.read_template(paths.CHAPTERS_DIR / chapter.template))
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace("{{title}}", chapter.title).replace("{{name}}", chapter.name)
@@ -103,8 +104,9 @@ def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> 
 
 
 def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """Worker processes for :func:`execute_all`, started now (forked: they start at once and
-    share this process's imports; the build makes them while its own process is small)."""
+    """Worker processes for :func:`execute_all`, forked now, not at the first chapter: a worker
+    forked later would also hold the pipes of the processes started meanwhile (the
+    renderer's, whose end of input tells it the chapters are done)."""
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers))
     pool.submit(int).result()  # with fork, the first task starts every worker
     return pool
@@ -114,8 +116,8 @@ def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: 
                 log: Callable[[str], None], on_executed: Callable[[Chapter], None] | None = None,
                 pool: concurrent.futures.Executor | None = None) -> dict[str, float]:
     """Execute the chapters in the order given, ``jobs`` at a time (chapters are independent
-    of each other), in ``pool`` (default: a new :func:`worker_pool`); returns the seconds each
-    took. ``on_executed`` is called with each chapter as soon as its notebook is final (the
+    of each other), in ``pool`` (default: a new :func:`worker_pool`; one of ``jobs`` workers);
+    returns the seconds each took. ``on_executed`` is called with each chapter as soon as its notebook is final (the
     renderer reads it then)."""
     started, done = time.perf_counter(), 0
     timings: dict[str, float] = {}
@@ -134,27 +136,16 @@ def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: 
         return timings
     own = pool is None
     pool = pool or worker_pool(jobs)
-    waiting = list(reversed(list(enumerate(work))))
-    running: dict[concurrent.futures.Future, tuple[int, Chapter]] = {}
-
-    def start_next() -> None:
-        if waiting:
-            index, (chapter, notebook) = waiting.pop()
-            running[pool.submit(_timed_execute, chapter, notebook, common)] = (index, chapter)
-
     try:
-        for _ in range(jobs):  # the pool may have more workers: at most `jobs` chapters at once
-            start_next()
-        while running:
-            finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in sorted(finished, key=lambda f: running[f][0]):
-                _, chapter = running.pop(future)
-                report(chapter, future.result())
-                start_next()
-    except BaseException:
-        for future in running:
-            future.cancel()
-        raise
+        # A pool of `jobs` workers takes the chapters in the order submitted, `jobs` at a time.
+        futures = {pool.submit(_timed_execute, c, nb, common): c for c, nb in work}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                report(futures[future], future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     finally:
         if own:
             pool.shutdown()

@@ -42,12 +42,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
-import jupytext
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
 
-from . import kernel_server
+from . import cache, kernel_server
 
 #: Environment variable holding the server's socket path, for the kernel managers of the
 #: build's worker processes.
@@ -70,7 +69,7 @@ def chapter_imports(templates: Iterable[Path]) -> list[str]:
     (``from livingpaper import analysis`` gives ``livingpaper`` and ``livingpaper.analysis``)."""
     found: set[str] = set()
     for template in templates:
-        for cell in jupytext.read(template).cells:
+        for cell in cache.read_template(template).cells:
             if cell.cell_type != "code":
                 continue
             try:
