@@ -15,16 +15,22 @@ al., Clin Chem 2004;50:166-174). The unit is never guessed from the values. Dose
 absolute cell count.
 
 A book is a publication: a file with columns that look like direct patient identifiers
-(names, dates of birth, addresses, phone numbers, e-mail addresses, record numbers) is
-refused unless ``allow_identifiers=True``; such columns are never loaded, and their
-values are never printed.
+(names, dates of birth, addresses, phone numbers, e-mail addresses, record numbers; in
+several languages, :mod:`livingpaper.identifiers`), or with patient ids that look like
+one, is refused unless ``allow_identifiers=True``: such columns are then never loaded,
+and every patient id is replaced by a pseudonym before anything is written. No message
+echoes a patient id, and a value that looks like an identifier is not echoed either.
+Text from the file (column names, values) is printed with its control characters made
+visible.
+
+A systematic problem (every dose in millions, say) is reported for the first
+:data:`ROWS_SHOWN` rows, then counted, with what the values suggest.
 """
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import json
-import re
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cache import file_sha256 as sha256_of
+from . import identifiers, tables
 from .errors import DataError
+from .escaping import terminal
 from .parameters import HBA1C_UNITS
+from .tables import TEXT, TableProblem, normalise_name
 
 MSC_SOURCES = ("umbilical_cord", "bone_marrow", "adipose")
 #: Physiologically possible HbA1c range (%, NGSP); outside it a value is a data error.
@@ -42,7 +50,11 @@ HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
 #: A dose outside this range is almost certainly in another unit (millions, cells/kg).
 DOSE_POSSIBLE_CELLS = (1e6, 1e11)
 SEX_VALUES = {"f": "female", "female": "female", "m": "male", "male": "male"}
+#: A follow-up beyond this many months (20 years) is a unit error (days, weeks) or a typo.
+FOLLOWUP_POSSIBLE_MONTHS = (0.0, 240.0)
 IFCC_SUFFIX = "_mmol_mol"
+#: One systematic problem is shown for this many rows, then counted.
+ROWS_SHOWN = 5
 PREPARED_META = "cohort.json"
 PREPARED_DATA = "cohort.parquet"
 
@@ -62,8 +74,9 @@ class Column:
 
 
 SCHEMA: tuple[Column, ...] = (
-    Column("patient_id", "text", "", True, "unique, non-empty",
-           "Pseudonymous patient identifier (never a name or record number)."),
+    Column("patient_id", "text", "", True, "unique, non-empty, pseudonymous",
+           "Pseudonymous patient identifier: a study code such as `MSC-001`, never a name, date of birth, "
+           "phone, e-mail, record or national number (such ids are refused)."),
     Column("hba1c_baseline", "number", "% (NGSP)", True, "3.0 to 20.0",
            "HbA1c before the infusion. IFCC values (mmol/mol) go in `hba1c_baseline_mmol_mol`.",
            HBA1C_POSSIBLE_PERCENT, may_be_empty=False),
@@ -74,8 +87,8 @@ SCHEMA: tuple[Column, ...] = (
            "Total number of MSCs infused, as an absolute count (1000000000 for 1 billion). "
            "A patient without it is excluded from the dose analyses only.", DOSE_POSSIBLE_CELLS),
     Column("msc_source", "text", "", True, ", ".join(MSC_SOURCES), "Tissue the MSCs were derived from."),
-    Column("followup_months", "number", "months", True, "0 or more",
-           "Time from the infusion to the post-treatment HbA1c.", (0.0, np.inf), may_be_empty=False),
+    Column("followup_months", "number", "months", True, "0 to 240",
+           "Time from the infusion to the post-treatment HbA1c.", FOLLOWUP_POSSIBLE_MONTHS, may_be_empty=False),
     Column("serious_adverse_event", "0/1", "", False, "0 or 1",
            "1 if a serious adverse event was recorded during follow-up.", (0.0, 1.0)),
     Column("age_years", "number", "years", False, "18 to 110", "Age at the infusion.", (18.0, 110.0)),
@@ -88,17 +101,8 @@ COLUMNS = {c.name: c for c in SCHEMA}
 REQUIRED = tuple(c.name for c in SCHEMA if c.required)
 NUMERIC = tuple(c.name for c in SCHEMA if c.limits is not None)
 
-#: Column names (lower case, words joined by "_") that identify a person directly.
-_IDENTIFIER_NAMES = {
-    "a name": r"(first|last|given|family|full|middle|maiden|patient|sur)?_?name|surname|forename|initials",
-    "a date of birth": r"dob|d_o_b|birth_?date|date_?of_?birth|birthday|born",
-    "an address": r"(home_|street_|postal_)?address|street|post_?code|zip(_?code)?|city|town",
-    "a phone number": r"(tele|mobile_|cell_)?phone(_?number)?|tel|mobile|fax",
-    "an e-mail address": r"e_?mail(_?address)?|mail",
-    "a record or insurance number": r"mrn|medical_record(_number)?|record_number|hospital_number|nhs(_number)?"
-                                    r"|ssn|social_security(_number)?|insurance_number|passport(_number)?",
-}
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+#: Names of the columns a header row is recognised by (IFCC variants included).
+KNOWN_COLUMNS = frozenset(COLUMNS) | {f"hba1c_baseline{IFCC_SUFFIX}", f"hba1c_post{IFCC_SUFFIX}"}
 
 
 @dataclass
@@ -106,7 +110,7 @@ class Cohort:
     """The analysis dataset and where it came from."""
 
     path: Path
-    sha256: str
+    sha256: str  # of the bytes that were read and validated
     n_rows: int
     data: pd.DataFrame  # valid rows, HbA1c in NGSP %, the file's row number in `row`
     excluded: list[dict[str, Any]] = field(default_factory=list)
@@ -127,53 +131,6 @@ def ifcc_to_ngsp(mmol_mol: pd.Series) -> pd.Series:
     return 0.09148 * mmol_mol + 2.152
 
 
-class _TableProblem(Exception):
-    """The file is not a readable table; the message is for the user."""
-
-
-# Text cells are held as Arrow strings: vectorised string operations stay fast at 10^6 rows.
-TEXT = "string[pyarrow]"
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise _TableProblem("is not UTF-8 text; save it as CSV UTF-8 (or give an .xlsx file)") from None
-    header = text.split("\n", 1)[0]
-    # Comma, semicolon (European exports, usually with a decimal comma) or tab.
-    sep = max([",", ";", "\t"], key=header.count)
-    width = None
-    for number, fields in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
-        if width is None:
-            width = len(fields)
-        elif fields and len(fields) > width:
-            raise _TableProblem(f"row {number} has {len(fields)} fields but the header has {width} "
-                                f"(a '{sep}' inside a value must be quoted)")
-    # Blank lines are kept so that row numbers are those of the file, then dropped.
-    return pd.read_csv(io.StringIO(text), sep=sep, dtype=TEXT, keep_default_na=False, index_col=False,
-                       skip_blank_lines=False)
-
-
-def _read_table(path: Path) -> tuple[pd.DataFrame, pd.Series]:
-    """Every cell as stripped text ("" when empty), and each row's number as a spreadsheet
-    shows it (the header is row 1)."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raw = pd.read_excel(path, dtype=str, keep_default_na=False)
-    elif suffix == ".parquet":
-        raw = pd.read_parquet(path)
-    else:
-        raw = _read_csv(path)
-    raw = raw.astype(TEXT).fillna("").apply(lambda column: column.str.strip())
-    # Column names are matched without regard to case or surrounding spaces.
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    rows = pd.Series(np.arange(len(raw)) + 2, index=raw.index)
-    blank = (raw == "").all(axis=1)
-    return raw[~blank], rows[~blank]
-
-
 def _numbers(text: pd.Series) -> pd.Series:
     """Text to float (NaN when empty or not a number); a decimal comma is accepted."""
     return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
@@ -181,16 +138,44 @@ def _numbers(text: pd.Series) -> pd.Series:
 
 def _identifier_columns(columns: list[str]) -> dict[str, str]:
     """Columns whose name says they identify a person: {column: what it looks like}."""
-    found = {}
-    for col in columns:
-        if col in COLUMNS:
-            continue
-        words = re.sub(r"[^a-z0-9]+", "_", col.lower()).strip("_")
-        for what, pattern in _IDENTIFIER_NAMES.items():
-            if re.fullmatch(pattern, words):
-                found[col] = what
-                break
-    return found
+    return {col: kind for col in columns
+            if normalise_name(col) not in KNOWN_COLUMNS and (kind := identifiers.column_kind(col))}
+
+
+def shown(value: Any) -> str:
+    """A cell's value for a message: quoted, control characters visible; not shown at all
+    when it looks like a direct identifier (a value in the wrong column may be a name)."""
+    kind = identifiers.value_kind(value)
+    if kind:
+        return f"(not shown: it looks like {kind})"
+    return f"'{terminal(value)}'"
+
+
+class _Problems:
+    """The messages of one file: one line per problem, and for a problem that recurs over
+    many rows, the first :data:`ROWS_SHOWN` rows and then a count with what the values
+    suggest (a 10^6-row file with every dose in millions gets six lines, not 10^6)."""
+
+    def __init__(self, name: str):
+        self.name, self.lines = name, []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def rows(self, mask: pd.Series, line: Any, what: str, hint: str = "") -> None:
+        """``line(i)``: the message of row ``i``; ``what``: the problem in a few words."""
+        where = mask.index[mask.to_numpy(dtype=bool)]
+        for i in where[:ROWS_SHOWN]:
+            self.lines.append(line(i))
+        if len(where) > ROWS_SHOWN:
+            self.lines.append(f"{self.name}: ... and {len(where) - ROWS_SHOWN:,} more rows with the same problem "
+                              f"({what}){f'; {hint}' if hint else ''}")
+        elif hint and len(where) > 1:
+            self.lines.append(f"{self.name}: {what}: {hint}")
+
+    def raise_any(self) -> None:
+        if self.lines:
+            raise DataError(self.lines)
 
 
 def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = False) -> Cohort:
@@ -198,12 +183,15 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
 
     Parameters
     ----------
-    path : the file (or a folder written by :func:`save`).
+    path : the file (or a folder written by :func:`save`). It is read once: what is
+        validated, analysed and hashed (``Cohort.sha256``) are the same bytes, even if the
+        file changes meanwhile.
     hba1c_unit : ``"ngsp"`` (%) or ``"ifcc"`` (mmol/mol): the unit of the plain
         ``hba1c_baseline`` / ``hba1c_post`` columns. Columns named ``*_mmol_mol`` are IFCC
         whatever this says.
-    allow_identifiers : build even if columns look like direct identifiers (they are
-        dropped, never loaded).
+    allow_identifiers : build even if columns or patient ids look like direct identifiers:
+        such columns are dropped (never loaded), and every patient id is replaced by a
+        pseudonym (``PSN-0001``, ... in file order).
 
     Raises
     ------
@@ -213,110 +201,148 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
     path = Path(path)
     if path.is_dir() and (path / PREPARED_META).is_file():
         return _load_prepared(path)
-    name = path.name
+    name = terminal(path.name)
     if hba1c_unit not in HBA1C_UNITS:
-        raise DataError([f"hba1c_unit must be one of {', '.join(HBA1C_UNITS)}, not {hba1c_unit!r}"])
-    if not path.is_file():
-        raise DataError([f"{name}: file not found ({path})"])
+        raise DataError([f"hba1c_unit must be one of {', '.join(HBA1C_UNITS)}, not {terminal(hba1c_unit)!r}"])
     try:
-        raw, rows = _read_table(path)
-    except _TableProblem as exc:
+        content = tables.read_bytes(path)
+        table = tables.read(content, path.name, KNOWN_COLUMNS)
+    except TableProblem as exc:
         raise DataError([f"{name}: {exc}"]) from None
-    except Exception as exc:  # a broken file is a data problem, not a crash
-        raise DataError([f"{name}: cannot be read as a table ({type(exc).__name__}: {exc})"]) from None
-    problems: list[str] = []
-    notes: list[str] = []
+    sha256 = hashlib.sha256(content).hexdigest()
+    del content
+    return _validate(table, path, name, sha256, hba1c_unit, allow_identifiers)
 
-    identifiers = _identifier_columns(list(raw.columns))
-    if identifiers and not allow_identifiers:
+
+def _validate(table: tables.Table, path: Path, name: str, sha256: str, hba1c_unit: str,
+              allow_identifiers: bool) -> Cohort:
+    problems = _Problems(name)
+    notes: list[str] = list(table.notes)
+    rows = table.rows
+    if not len(rows):
+        raise DataError([f"{name}: has a header but no patient rows"])
+    raw = table.cells
+    by_name = {normalise_name(n): p for p, n in enumerate(table.names) if n}
+    label = {p: terminal(n) for p, n in enumerate(table.names)}
+
+    identifier_columns = _identifier_columns([n for n in table.names if n])
+    if identifier_columns and not allow_identifiers:
         raise DataError([
-            f"{name}, column {col}: looks like {what}, a direct patient identifier; remove it before "
+            f"{name}, column {terminal(col)}: looks like {what}, a direct patient identifier; remove it before "
             "building a book for publication (or pass --allow-identifiers to build without it)"
-            for col, what in identifiers.items()
+            for col, what in identifier_columns.items()
         ])
-    for col in identifiers:
-        notes.append(f"column {col} looks like a direct identifier: not loaded")
+    for col in identifier_columns:
+        notes.append(f"column {terminal(col)} looks like a direct identifier: not loaded")
 
     # Where each analysis column comes from in the file, and in which unit.
-    source_column: dict[str, str] = {}
+    position: dict[str, int] = {}
     ifcc: set[str] = set()
     for base in ("hba1c_baseline", "hba1c_post"):
-        if base in raw.columns and base + IFCC_SUFFIX in raw.columns:
-            problems.append(f"{name}: both {base} and {base}{IFCC_SUFFIX} are present; keep one")
-        elif base + IFCC_SUFFIX in raw.columns:
-            source_column[base] = base + IFCC_SUFFIX
+        if base in by_name and base + IFCC_SUFFIX in by_name:
+            problems.add(f"{name}: both {base} and {base}{IFCC_SUFFIX} are present; keep one")
+        elif base + IFCC_SUFFIX in by_name:
+            position[base] = by_name[base + IFCC_SUFFIX]
             ifcc.add(base)
-        elif base in raw.columns:
-            source_column[base] = base
+        elif base in by_name:
+            position[base] = by_name[base]
             if hba1c_unit == "ifcc":
                 ifcc.add(base)
     for col in COLUMNS:
-        source_column.setdefault(col, col)
+        if col not in position and col in by_name:
+            position[col] = by_name[col]
     for col in REQUIRED:
-        if source_column[col] not in raw.columns:
-            problems.append(f"{name}: missing required column '{col}'")
-    if problems:
-        raise DataError(problems)
+        if col not in position:
+            problems.add(f"{name}: missing required column '{col}'")
+    problems.raise_any()
     for base in sorted(ifcc):
-        notes.append(f"{source_column[base]}: IFCC mmol/mol converted to NGSP % (0.09148 × IFCC + 2.152)")
-    ignored = [c for c in raw.columns if c not in source_column.values() and c not in identifiers]
+        notes.append(f"{label[position[base]]}: IFCC mmol/mol converted to NGSP % (0.09148 × IFCC + 2.152)")
+    identifier_names = set(identifier_columns)
+    ignored = [label[p] for p, n in enumerate(table.names)
+               if n and p not in position.values() and n not in identifier_names]
     if ignored:
         notes.append("columns not used: " + ", ".join(ignored))
+    if any(not n and (raw[p] != "").any() for p, n in enumerate(table.names)):
+        notes.append("columns without a name in the header: not used")
 
-    def where(i, col: str, value: Any) -> str:
-        return f"{name}, row {rows[i]}, column {source_column[col]}: value {value!r}"
+    def where(i, col: str) -> str:
+        return f"{name}, row {rows[i]}, column {label[position[col]]}"
 
-    data = pd.DataFrame({"row": rows, "patient_id": raw["patient_id"]})
-    for i in data.index[data["patient_id"] == ""]:
-        problems.append(f"{where(i, 'patient_id', '')} is empty (every row needs a patient id)")
+    def cell(col: str) -> pd.Series:
+        return raw[position[col]]
+
+    ids = cell("patient_id")
+    data = pd.DataFrame({"row": rows, "patient_id": ids})
+    problems.rows(ids == "", lambda i: f"{where(i, 'patient_id')}: is empty (every row needs a patient id)",
+                  "empty patient id")
+    # The id itself is never shown: the row of its first occurrence says which one.
     first_row = data.groupby("patient_id")["row"].transform("min")
-    dup = data["patient_id"].duplicated(keep="first") & (data["patient_id"] != "")
-    for i in data.index[dup]:
-        problems.append(f"{where(i, 'patient_id', data.at[i, 'patient_id'])} duplicates row {first_row[i]}")
+    duplicated = ids.duplicated(keep="first") & (ids != "")
+    problems.rows(duplicated, lambda i: f"{where(i, 'patient_id')}: the same id as row {first_row[i]} "
+                                        "(ids must be unique; the id is not shown)", "duplicated patient id")
 
     for col in NUMERIC:
-        spec, file_col = COLUMNS[col], source_column[col]
-        if file_col not in raw.columns:
+        if col not in position:
             continue
-        text = raw[file_col]
+        spec, text = COLUMNS[col], cell(col)
         values = _numbers(text)
         if col in ifcc:
             values = ifcc_to_ngsp(values)
-        for i in data.index[values.isna() & (text != "")]:
-            problems.append(f"{where(i, col, raw.at[i, file_col])} is not a number")
+        problems.rows(values.isna() & (text != ""),
+                      lambda i: f"{where(i, col)}: value {shown(raw.at[i, position[col]])} is not a number"
+                                f"{_MISSING_HINT if _means_missing(raw.at[i, position[col]]) else ''}",
+                      f"column {label[position[col]]}: not a number")
+        infinite = values.notna() & ~np.isfinite(values)
+        problems.rows(infinite, lambda i: f"{where(i, col)}: value {shown(raw.at[i, position[col]])} is not a "
+                                          "finite number", f"column {label[position[col]]}: not a finite number")
         low, high = spec.limits
         # 0/1 columns get their own, clearer check below.
-        out_of_range = values.notna() & ((values < low) | (values > high)) & (spec.type != "0/1")
-        for i in data.index[out_of_range]:
-            problems.append(f"{where(i, col, raw.at[i, file_col])} {_out_of_range(col, spec, col in ifcc)}")
+        out_of_range = values.notna() & np.isfinite(values) & ((values < low) | (values > high)) & (spec.type != "0/1")
+        problems.rows(out_of_range,
+                      lambda i: f"{where(i, col)}: value {shown(raw.at[i, position[col]])} "
+                                f"{_out_of_range(col, spec, col in ifcc)}",
+                      f"column {label[position[col]]}: outside {spec.allowed}",
+                      _pattern_hint(col, values[out_of_range], col in ifcc))
         if not spec.may_be_empty:
-            for i in data.index[text == ""]:
-                problems.append(f"{where(i, col, '')} is empty (required for every patient)")
-        data[col] = values
+            problems.rows(text == "", lambda i: f"{where(i, col)}: is empty (required for every patient)",
+                          f"column {label[position[col]]}: empty")
+        data[col] = values.where(np.isfinite(values))
     if "serious_adverse_event" in data:
         bad = data["serious_adverse_event"].notna() & ~data["serious_adverse_event"].isin([0, 1])
-        for i in data.index[bad]:
-            problems.append(f"{where(i, 'serious_adverse_event', raw.at[i, 'serious_adverse_event'])} is not 0 or 1")
+        problems.rows(bad, lambda i: f"{where(i, 'serious_adverse_event')}: value "
+                                     f"{shown(raw.at[i, position['serious_adverse_event']])} is not 0 or 1",
+                      "serious_adverse_event: not 0 or 1")
 
     # "Umbilical cord", "bone-marrow" and "ADIPOSE" are the same labels written differently.
-    source = raw["msc_source"].str.lower().str.replace(r"[\s-]+", "_", regex=True)
-    for i in data.index[~source.isin(MSC_SOURCES)]:
-        problems.append(f"{where(i, 'msc_source', raw.at[i, 'msc_source'])} is not one of {', '.join(MSC_SOURCES)}")
+    source = cell("msc_source").str.lower().str.replace(r"[\s-]+", "_", regex=True)
+    problems.rows(~source.isin(MSC_SOURCES),
+                  lambda i: f"{where(i, 'msc_source')}: value {shown(raw.at[i, position['msc_source']])} is not "
+                            f"one of {', '.join(MSC_SOURCES)}", "msc_source: not a known source")
     data["msc_source"] = source
-    if "sex" in raw.columns:
-        sex = raw["sex"]
+    if "sex" in position:
+        sex = cell("sex")
         known = sex.str.lower().map(SEX_VALUES).astype(TEXT)
-        for i in data.index[known.isna() & (sex != "")]:
-            problems.append(f"{where(i, 'sex', raw.at[i, 'sex'])} is not one of female, male, F, M")
+        problems.rows(known.isna() & (sex != ""),
+                      lambda i: f"{where(i, 'sex')}: value {shown(raw.at[i, position['sex']])} is not one of "
+                                "female, male, F, M", "sex: not female or male")
         data["sex"] = known
 
-    # An e-mail address as patient id identifies the person: refused, and never echoed.
-    if not allow_identifiers:
-        for i in data.index[data["patient_id"].str.fullmatch(_EMAIL.pattern).fillna(False)]:
-            problems.append(f"{name}, row {rows[i]}, column patient_id: looks like an e-mail address, a direct "
-                            "identifier; use pseudonymous ids (the value is not shown)")
-    if problems:
-        raise DataError(problems)
+    # Ids that are names, dates, phone, record or national numbers, e-mail addresses.
+    kinds = identifiers.id_kinds(ids)
+    looks_identifying = kinds.notna()
+    if looks_identifying.any():
+        if allow_identifiers:
+            width = max(4, len(str(len(data))))
+            data["patient_id"] = pd.array([f"PSN-{k:0{width}d}" for k in range(1, len(data) + 1)], dtype=TEXT)
+            found = ", ".join(sorted(set(kinds.dropna())))
+            notes.append(f"{int(looks_identifying.sum())} patient id(s) looked like direct identifiers ({found}): "
+                         f"every patient id was replaced by a pseudonym (PSN-{1:0{width}d}, ... in file order)")
+        else:
+            problems.rows(looks_identifying,
+                          lambda i: f"{where(i, 'patient_id')}: looks like {kinds[i]}, a direct identifier; use "
+                                    "pseudonymous ids (the value is not shown), or pass --allow-identifiers to "
+                                    "replace every id by a pseudonym", "patient ids that look like identifiers")
+    problems.raise_any()
 
     excluded = [
         {"row": int(r.row), "patient_id": r.patient_id,
@@ -328,8 +354,38 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
         for r in data[data["dose_cells"].isna() & data["hba1c_post"].notna()].itertuples()
     ]
     excluded.sort(key=lambda e: e["row"])
-    return Cohort(path=path, sha256=sha256_of(path), n_rows=len(rows), data=data.reset_index(drop=True),
+    return Cohort(path=path, sha256=sha256, n_rows=len(rows), data=data.reset_index(drop=True),
                   excluded=excluded, notes=notes)
+
+
+_MISSING_WORDS = {"na", "n/a", "nan", "null", "none", "missing", "-", ".", "?", "nd", "n.d.", "unknown"}
+_MISSING_HINT = " (leave the cell empty when the value is missing)"
+
+
+def _means_missing(value: Any) -> bool:
+    return str(value).strip().casefold() in _MISSING_WORDS
+
+
+def _pattern_hint(col: str, wrong: pd.Series, is_ifcc: bool) -> str:
+    """What the out-of-range values of a column suggest, when they share a pattern."""
+    if len(wrong) < 2:
+        return ""
+    low, high = float(wrong.min()), float(wrong.max())
+    span = f"all {len(wrong):,} lie between {low:g} and {high:g}"
+    if col == "dose_cells":
+        if high < DOSE_POSSIBLE_CELLS[0] and low * 1e6 >= DOSE_POSSIBLE_CELLS[0]:
+            return f"{span}: they look like millions of cells (100 for 1×10⁸ cells); give absolute cell counts"
+        if low > DOSE_POSSIBLE_CELLS[1]:
+            return f"{span}: more cells than any MSC infusion; check the unit"
+    if col.startswith("hba1c") and not is_ifcc:
+        if low >= 20 and high <= 200:
+            return (f"{span}: they look like IFCC mmol/mol; use --hba1c-unit ifcc or name the columns "
+                    f"{col}{IFCC_SUFFIX}")
+        if high < 1:
+            return f"{span}: they look like fractions (0.07 for 7 %); give percent"
+    if col == "followup_months" and low > FOLLOWUP_POSSIBLE_MONTHS[1]:
+        return f"{span}: they look like days or weeks, not months"
+    return ""
 
 
 def _out_of_range(col: str, spec: Column, is_ifcc: bool) -> str:
@@ -343,7 +399,7 @@ def _out_of_range(col: str, spec: Column, is_ifcc: bool) -> str:
         return (f"is not a plausible cell count ({low:.0e} to {high:.0e}); give the dose as an absolute "
                 "number of cells, e.g. 1000000000 for 1 billion (not millions, not cells/kg)")
     if col == "followup_months":
-        return "is negative (follow-up must be 0 months or more)"
+        return f"is not a possible follow-up ({low:g} to {high:g} months; give months, not days or weeks)"
     return f"is outside {spec.allowed}"
 
 
