@@ -6,7 +6,9 @@ livingpaper.stats, and compared with what the build wrote to results.json.
 from __future__ import annotations
 
 import hashlib
+import html as htmllib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -228,7 +230,8 @@ def test_cli_validate_reports_problems_in_one_line_each_without_traceback(tmp_pa
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert any("row 4, column hba1c_baseline: value '72.0'" in line for line in lines)
-    assert any("row 6, column patient_id: value 'A04' duplicates row 5" in line for line in lines)
+    assert any("row 6, column patient_id: the same id as row 5" in line for line in lines)
+    assert "A04" not in proc.stderr  # an id is never echoed
 
 
 def test_cli_validate_accepts_the_default_cohort():
@@ -326,3 +329,153 @@ def test_cli_refuses_identifier_columns_without_printing_their_values(tmp_path):
                               "--allow-identifiers"], capture_output=True, text=True)
     assert allowed.returncode == 0, allowed.stderr
     assert "Yamada" not in allowed.stderr + allowed.stdout
+
+
+# --------------------------------------------------------------------------- hostile names, folders and disks
+
+HOSTILE_NAME = "a|<img src=x onerror=alert(1)>\n```\n<b>bold<\\b> {x} $y$ _z_ %c \x1b[31mred.csv"
+
+
+def live_markup(page: str) -> list[str]:
+    """What of a page a browser would obey (elements, attributes, script text) that holds
+    the hostile name's markup: its <img onerror>, its <b>, its alert()."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Collect(HTMLParser):
+        script = False
+
+        def handle_starttag(self, tag, attrs):
+            self.script = tag == "script"
+            if tag == "b" or dict(attrs).get("src") == "x" or any("alert(" in (value or "") for _, value in attrs):
+                found.append(f"<{tag} {attrs}>")
+
+        def handle_data(self, data):
+            if self.script and "alert(" in data:
+                found.append(data)
+
+    Collect().feed(page)
+    return found
+
+
+@pytest.fixture(scope="module")
+def hostile_book(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    data = root / HOSTILE_NAME
+    data.write_text(SMALL_COHORT, encoding="utf-8")
+    out = root / "book"
+    results = pipeline.build(data, out, log=lambda _: None)
+    return {"out": out, "data": data, "results": results}
+
+
+def test_a_hostile_file_name_puts_no_markup_into_the_book(hostile_book):
+    html = hostile_book["out"] / "html"
+    for page in html.rglob("*.html"):
+        assert live_markup(page.read_text(encoding="utf-8")) == [], page
+    reproducibility = (html / "chapters" / "reproducibility.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*><p>Data file</p></td>(.*?)</tr>", reproducibility, re.S).group(1)
+    assert row.count("<td") == 1  # the name did not end its cell
+    assert "onerror=alert(1)&gt;\\n```" in row  # shown, its line break as \n
+
+
+def test_a_hostile_file_name_leaves_the_bibtex_of_the_cite_page_whole(hostile_book):
+    from pybtex.database import parse_string
+
+    page = (hostile_book["out"] / "html" / "chapters" / "cite.html").read_text(encoding="utf-8")
+    blocks = [htmllib.unescape(re.sub(r"<[^>]+>", "", b)) for b in re.findall(r"<pre>(.*?)</pre>", page, re.S)]
+    supplement = next(b for b in blocks if b.startswith("@misc"))
+    fields = parse_string(supplement, "bibtex").entries.values().__iter__().__next__().fields
+    assert fields["version"] and "SHA-256" in fields["note"] and "\n" not in fields["note"]
+
+
+def test_a_hostile_file_name_is_kept_as_it_is_in_the_json_records(hostile_book):
+    out = hostile_book["out"]
+    assert json.loads((out / "results.json").read_text())["dataset"]["path"] == HOSTILE_NAME
+    assert json.loads((out / "provenance.json").read_text())["data"]["file"] == HOSTILE_NAME
+
+
+def test_an_interrupted_swap_is_restored_by_the_next_build(hostile_book):
+    out, data = hostile_book["out"], hostile_book["data"]
+    before = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
+    out.rename(out.with_name(f".{out.name}.old"))  # killed between the swap's two renames
+    lines: list[str] = []
+    pipeline.build(data, out, log=lines.append)
+    assert any("Restored the previous book" in line for line in lines)
+    assert any("Nothing changed" in line for line in lines)  # the restored book is the current one
+    assert {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()} == before
+    assert not out.with_name(f".{out.name}.old").exists()
+
+
+def test_a_data_file_changed_during_the_build_is_described_by_what_was_read(small_csv, tmp_path, monkeypatch):
+    data = tmp_path / "moving.csv"
+    data.write_text(SMALL_COHORT, encoding="utf-8")
+    first, second = data.read_bytes(), SMALL_COHORT.replace("A03,7.2,6.4", "A03,7.2,6.9").encode()
+    real = pipeline.cache.file_sha256
+
+    def hash_then_replace(path):  # the file is replaced just after the build hashed it
+        digest = real(path)
+        if Path(path) == data:
+            data.write_bytes(second)
+        return digest
+
+    monkeypatch.setattr(pipeline.cache, "file_sha256", hash_then_replace)
+    out = tmp_path / "book"
+    results = pipeline.build(data, out, log=lambda _: None)
+    monkeypatch.setattr(pipeline.cache, "file_sha256", real)
+    assert results["dataset"]["sha256"] == hashlib.sha256(second).hexdigest()  # the bytes the book shows
+    data.write_bytes(first)  # the old file back: the book shows the other data, so it is rebuilt
+    lines: list[str] = []
+    again = pipeline.build(data, out, log=lines.append)
+    assert not any("Nothing changed" in line for line in lines)
+    assert again["dataset"]["sha256"] == hashlib.sha256(first).hexdigest()
+
+
+def test_a_rejected_file_creates_no_folder(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(SMALL_COHORT.replace("A03,7.2,6.4", "A03,7.2,six"), encoding="utf-8")
+    with pytest.raises(DataError):
+        pipeline.build(bad, tmp_path / "new" / "nested" / "book", log=lambda _: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+def test_data_inside_out_is_refused_and_left_in_place(built, tmp_path):
+    out = built["out"]
+    before = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(pipeline.BuildError, match="lies inside --out"):
+        pipeline.build(out / "results.json", out, log=lambda _: None)
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "build", "--data", str(out / "results.json"),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "lies inside --out" in proc.stderr and "Traceback" not in proc.stderr
+    assert {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB file system: too small for a book (about 13 MB), large enough to start one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_ends_in_one_clear_line_and_leaves_nothing_behind(small_csv, small_disk):
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "build", "--data", str(small_csv),
+                           "--out", str(small_disk / "book")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "No space left on device" in proc.stderr or "no space left on device" in proc.stderr
+    assert "\x1b" not in proc.stderr
+    assert list(small_disk.iterdir()) == []  # what filled the disk was removed
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_a_read_only_out_ends_in_one_clear_line(small_csv, small_disk):
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "build", "--data", str(small_csv),
+                           "--out", str(small_disk / "book")], capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "not allowed to write" in proc.stderr and "read-only" in proc.stderr.lower()

@@ -21,9 +21,10 @@ import jupytext
 import nbformat
 import papermill
 
-from . import cache, kernels, paths
+from . import cache, kernels, paths, processes
 from .book import Chapter
 from .errors import BuildError
+from .escaping import terminal, without_colours
 
 KERNEL_NAME = "livingpaper"
 #: Set for every kernel by its kernelspec: no byte code written into the source tree, and
@@ -72,7 +73,7 @@ def execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
     except papermill.PapermillExecutionError as exc:
         raise BuildError(
             f"chapter '{chapter.name}' ({chapter.template}) failed in cell {exc.cell_index}: "
-            f"{exc.ename}: {exc.evalue}"
+            f"{exc.ename}: {terminal(without_colours(str(exc.evalue)))}"
         ) from None
     # The cell papermill injects holds this machine's paths: keep it in the notebook (it
     # records the parameters) but not on the page.
@@ -107,9 +108,25 @@ def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """Worker processes for :func:`execute_all`, forked now, not at the first chapter: a worker
     forked later would also hold the pipes of the processes started meanwhile (the
     renderer's, whose end of input tells it the chapters are done)."""
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers))
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers), initializer=processes.child_setup,
+                                                  initargs=(os.getpid(),))
     pool.submit(int).result()  # with fork, the first task starts every worker
     return pool
+
+
+def close_pool(pool: concurrent.futures.ProcessPoolExecutor, failed: bool) -> None:
+    """After a success, let the workers finish; after a failure or an interruption, kill them
+    at once (their kernels die with them) instead of waiting for the chapters they run."""
+    if failed:
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        for process in workers:
+            if process.is_alive():
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.join(timeout=5)
+    else:
+        pool.shutdown(cancel_futures=True)
 
 
 def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: int,
@@ -136,6 +153,7 @@ def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: 
         return timings
     own = pool is None
     pool = pool or worker_pool(jobs)
+    failed = True
     try:
         # A pool of `jobs` workers takes the chapters in the order submitted, `jobs` at a time.
         futures = {pool.submit(_timed_execute, c, nb, common): c for c, nb in work}
@@ -146,9 +164,10 @@ def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: 
             for future in futures:
                 future.cancel()
             raise
+        failed = False
     finally:
         if own:
-            pool.shutdown()
+            close_pool(pool, failed)
     return timings
 
 

@@ -2,8 +2,9 @@
 
 Run by the build as ``python -m livingpaper.kernel_server SOCKET MODULE...`` (see
 :mod:`livingpaper.kernels`, which starts it and talks to it, for why and how). This module
-imports nothing but the standard library, so that the server holds no state a freshly
-started kernel would not have: only the modules it was asked to import.
+imports nothing but the standard library (and :mod:`livingpaper.processes`, which imports
+nothing else either), so that the server holds no state a freshly started kernel would not
+have: only the modules it was asked to import.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+from livingpaper import processes  # the standard library only (ctypes, signal)
 
 #: What ipykernel sets MPLBACKEND to when it is unset (ipykernel.kernelapp.init_gui_pylab).
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -52,11 +55,13 @@ def _refusal(request: dict[str, Any], server_env: dict[str, str]) -> str | None:
     return None
 
 
-def _become_kernel(request: dict[str, Any], server_cwd: str, sockets: list[socket.socket]) -> None:
+def _become_kernel(request: dict[str, Any], server_cwd: str, sockets: list[socket.socket], server: int) -> None:
     """In the forked child: turn into ``python -m ipykernel_launcher ARGS`` and never return."""
     code = 1
     try:
         os.setsid()  # its own process group, as jupyter_client launches kernels
+        processes.die_with_parent(server)  # the server: the kernel ends with it
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in any new Python process
         for sock in sockets:
             sock.close()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as in any new process
@@ -98,8 +103,21 @@ def serve(socket_path: str, modules: list[str]) -> None:
     :data:`STOP` on its standard input, closes it, or ends (killed: the server's parent
     changes), killing the kernels still running, and writes its counts to ``SOCKET.json``.
     """
-    # Terminated (a failed build): end through the `finally` below, which kills the kernels.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    children: dict[int, socket.socket] = {}
+    stopping: list[int] = []
+
+    def terminate(signum, frame) -> None:
+        # Terminated (a failed build): with no kernel yet (still importing), end at once;
+        # else leave the loop below, whose `finally` kills the kernels. Never an exception
+        # raised into whatever code the signal interrupts.
+        if not children:
+            os._exit(0)
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    # (Started by the build with processes.popen_options(): killed with the build, however
+    # it ends, and deaf to the terminal's Ctrl-C, which is the build's to handle.)
+    server = os.getpid()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # clients may connect while the imports below run; they wait
@@ -115,11 +133,10 @@ def serve(socket_path: str, modules: list[str]) -> None:
     gc.collect()
     gc.freeze()
     server_cwd = os.getcwd()
-    children: dict[int, socket.socket] = {}
     stats = {"forked": 0, "refused": 0, "reasons": []}
     stdin, build = sys.stdin.fileno(), os.getppid()
     try:
-        while True:
+        while not stopping:
             readable, _, _ = select.select([listener, stdin], [], [], 0.02)
             if stdin in readable:
                 message = os.read(stdin, 4096)
@@ -142,7 +159,7 @@ def serve(socket_path: str, modules: list[str]) -> None:
                     continue
                 pid = os.fork()
                 if pid == 0:
-                    _become_kernel(request, server_cwd, [listener, conn, *children.values()])
+                    _become_kernel(request, server_cwd, [listener, conn, *children.values()], server)
                 children[pid] = conn
                 stats["forked"] += 1
                 _send(conn, {"pid": pid})

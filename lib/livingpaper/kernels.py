@@ -46,7 +46,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import default
 
-from . import cache, kernel_server
+from . import cache, kernel_server, processes
 
 #: Environment variable holding the server's socket path, for the kernel managers of the
 #: build's worker processes.
@@ -93,7 +93,7 @@ class KernelServer:
         self.socket_path = str(folder / "kernels.sock")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "livingpaper.kernel_server", self.socket_path, *modules],
-            env=env, stdin=subprocess.PIPE, cwd=folder)
+            env=env, stdin=subprocess.PIPE, cwd=folder, **processes.popen_options())
         self.stats: dict[str, Any] = {}
         # The server listens before it imports anything (a few hundredths of a second): from
         # then on a kernel can be asked for, and waits in the queue until the imports are done.
@@ -190,9 +190,12 @@ def request_kernel(socket_path: str, argv: list[str], cwd: str | None, env: dict
 
 class ForkingProvisioner(LocalProvisioner):
     """jupyter_client's local provisioner, launching by fork from the build's kernel server
-    when there is one (and it accepts), else as a new process as usual."""
+    when there is one (and it accepts), else as a new process as usual; either way the
+    kernel dies with the process that started it (:mod:`livingpaper.processes`)."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        parent = os.getpid()
+        kwargs.setdefault("preexec_fn", lambda: processes.die_with_parent(parent))
         address = os.environ.get(SERVER_ENV)
         # Without a cwd, Popen would start the kernel in this process's working folder
         # (papermill changes into the notebook's folder rather than passing cwd).
@@ -222,7 +225,7 @@ class IpcKernelManager(AsyncKernelManager):
         return os.path.join(tempfile.mkdtemp(prefix="k", dir=base), "ipc")
 
     async def _async_pre_start_kernel(self, **kw: Any):
-        if self.provisioner is None and os.environ.get(SERVER_ENV):
+        if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = ForkingProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
         return await super()._async_pre_start_kernel(**kw)

@@ -5,10 +5,13 @@ with nothing changed start in a fraction of a second.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 #: Units the HbA1c columns may be given in: NGSP % or IFCC mmol/mol.
 HBA1C_UNITS = ("ngsp", "ifcc")
+#: Thresholds of the severity groups must be possible HbA1c values (%, NGSP).
+THRESHOLD_RANGE_PERCENT = (3.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,17 @@ class Parameters:
     dose_cutoff_cells: float = 1e9
 
     def __post_init__(self) -> None:
+        low, high = THRESHOLD_RANGE_PERCENT
+        for name in ("moderate_min", "severe_above"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and low <= value <= high):
+                raise ValueError(f"{name} must be an HbA1c from {low:g} to {high:g} % (NGSP), got {value}")
         if not self.moderate_min < self.severe_above:
             raise ValueError(
                 f"moderate_min ({self.moderate_min}) must be below severe_above ({self.severe_above})"
             )
-        if not self.dose_cutoff_cells > 0:
-            raise ValueError(f"dose_cutoff_cells must be positive, got {self.dose_cutoff_cells}")
+        if not (self.dose_cutoff_cells > 0 and math.isfinite(self.dose_cutoff_cells)):
+            raise ValueError(f"dose_cutoff_cells must be a positive, finite number of cells, got {self.dose_cutoff_cells}")
 
     def to_dict(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}

@@ -9,8 +9,12 @@ Nothing is written to the source tree or to OUT until everything has succeeded:
    (:mod:`livingpaper.execute`, :mod:`livingpaper.kernels`);
 4. render the HTML book from the executed notebooks with Jupyter Book (execution off,
    warnings are errors, so a broken page cannot ship; :mod:`livingpaper.render`);
-5. swap the staging folder into OUT in one rename. A failure at any step leaves OUT as
-   it was; the staging folder is kept as ``.<OUT>.failed`` for inspection.
+5. swap the staging folder into OUT in one atomic exchange (:mod:`livingpaper.outfolder`:
+   which folders may be replaced, and how). A failure at any step leaves OUT as it was;
+   the staging folder is kept as ``.<OUT>.failed`` for inspection.
+
+The data file is read once, in step 1: the book, ``results.json`` and the cache keys all
+describe the bytes that were read, even if the file changes while the build runs.
 
 A chapter whose inputs did not change since the book in OUT was built is not executed
 again (:mod:`livingpaper.cache`); when no input at all changed, the build stops after
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import json
 import multiprocessing
 import os
@@ -30,9 +35,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from . import cache, paths, provenance
+from . import cache, outfolder, paths, processes, provenance, tables
 from .book import CHAPTERS, Chapter
 from .errors import BuildError, DataError
+from .escaping import terminal, visible
 from .parameters import Parameters
 
 def is_reconstruction(cohort) -> bool:
@@ -51,18 +57,6 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def _remove_stale_staging(out: Path) -> None:
-    """Staging folders of builds that were killed (their process is gone) are removed."""
-    for folder in out.parent.glob(f".{out.name}.staging-*"):
-        pid = folder.name.rsplit("-", 1)[-1]
-        try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:  # alive, someone else's
-            pass
-
-
 def _previous_build(out: Path) -> dict[str, Any] | None:
     """results.json and the build record of the book currently in OUT, if there is one."""
     try:
@@ -75,24 +69,20 @@ def _previous_build(out: Path) -> dict[str, Any] | None:
     return {"results": results, "when": when}
 
 
-def _swap_into(staging: Path, out: Path) -> None:
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+def _after_failure(exc: BaseException, staging: Path, out: Path) -> None:
+    """A failed or interrupted build's staging folder is kept as ``.OUT.failed`` for
+    inspection, unless the disk is full (what filled it is not kept)."""
+    if not outfolder.is_ours(staging):
+        return
+    if _no_space(exc):
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        outfolder.keep_failed(staging, out)
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an OUT that is not a previous build (it may hold someone's work) or that lies
-    inside the source folders."""
-    if out.exists() and any(out.iterdir()) and not (out / "results.json").is_file():
-        raise BuildError(f"{out} exists and is not a book built by livingpaper; choose another --out")
-    resolved = out.resolve()
-    for source in (paths.DATA_DIR, paths.CHAPTERS_DIR, paths.ROOT / "lib", paths.ROOT / "tests"):
-        if resolved == source or source in resolved.parents:
-            raise BuildError(f"--out {out} is inside the source tree ({source.name}/); choose another folder")
+def _no_space(exc: BaseException) -> bool:
+    """Did the build fail because the disk is full?"""
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left on device" in str(exc)
 
 
 def _book_files() -> list[Path]:
@@ -176,18 +166,22 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
     (:mod:`livingpaper.kernels`) unless ``fresh_kernels`` asks for a new process each.
     """
     params = params or Parameters()
-    data, out = Path(data), Path(out).absolute()
-    started = time.perf_counter()
-    if not data.is_file():
-        raise DataError([f"{data.name}: file not found ({data})"])
-    _check_out(out)
+    data, started = Path(data), time.perf_counter()
+    try:
+        tables.check_file(data)
+    except tables.TableProblem as exc:
+        raise DataError([f"{terminal(data.name)}: {exc}"]) from None
+    out = outfolder.resolve_out(Path(out))
+    outfolder.recover(out, log)
+    outfolder.check(out, data)
     load_options = {"hba1c_unit": hba1c_unit, "allow_identifiers": allow_identifiers}
-    data_identity = {"sha256": cache.file_sha256(data), **load_options}
-    stable_common = {"data_name": _display_path(data), **params.to_dict()}
-    book_key = _book_key(data_identity, stable_common, pdf)
+    # The file's name as the pages show it (a line break in it shows as \n, ...).
+    stable_common = {"data_name": visible(_display_path(data)), **params.to_dict()}
     manifest = {} if force else _read_manifest(out)
+    book_key = _book_key({"sha256": cache.file_sha256(data), **load_options}, stable_common, pdf)
     if manifest.get("book_key") == book_key and (out / "html" / "index.html").is_file():
-        log(f"Nothing changed since the book in {out} was built (same data, code, parameters): left as it is.")
+        log(f"Nothing changed since the book in {terminal(out)} was built (same data, code, parameters): "
+            "left as it is.")
         return json.loads((out / "results.json").read_text(encoding="utf-8"))
 
     from . import kernels  # the heavy modules only now: a rebuild with nothing changed does not need them
@@ -201,6 +195,9 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
         kernel_vars[kernels.SERVER_ENV] = str(private / "kernels.sock")
     with _environment(kernel_vars), contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, private, True)
+        # Registered before any process starts, so run after every one of them is stopped:
+        # nothing may still write into the staging folder when it is kept or removed.
+        cleanup.push(lambda kind, exc, tb: _after_failure(exc, staging, out) if kind else None)
         from . import execute
 
         server = None
@@ -211,149 +208,167 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
                 kernels.chapter_imports(paths.CHAPTERS_DIR / c.template for c in CHAPTERS if c.execute),
                 {**os.environ, **execute.KERNEL_ENV}, private)
             cleanup.callback(server.kill)
-        results = _build_into(staging, data, out, params, manifest, book_key, data_identity, stable_common,
+        results = _build_into(staging, data, out, params, manifest, stable_common,
                               load_options, log, command, jobs, pdf, server, cleanup)
-    log(f"Book written to {out / 'html' / 'index.html'} ({time.perf_counter() - started:.0f} s in all)")
+    log(f"Book written to {terminal(out / 'html' / 'index.html')} ({time.perf_counter() - started:.0f} s in all)")
     return results
 
 
 def _analyse(data: Path, load_options: dict[str, Any], params: Parameters,
-             cohort_dir: Path) -> tuple[dict[str, Any], list[str], int]:
+             staging: Path) -> tuple[dict[str, Any], list[str], int]:
     """Load and validate the data, compute ``results.json``, and save the validated cohort
     for the chapters (they read it, not the raw file: validated once, the same for all).
-    Returns the results, the loader's notes and the number of rows of the file."""
+    The staging folder is created only once the data are known to be usable: a rejected
+    file leaves no folder behind. Returns the results, the loader's notes and the number
+    of rows of the file."""
     from . import analysis, dataset
 
     cohort = dataset.load(data, **load_options)  # DataError here: nothing has been written yet
     results = analysis.results(cohort, params, reconstructed=is_reconstruction(cohort))
-    dataset.save(cohort, cohort_dir)
+    _make_staging(staging)
+    dataset.save(cohort, staging / "cohort")
     return results, cohort.notes, cohort.n_rows
 
 
+def _make_staging(staging: Path) -> None:
+    staging.mkdir(parents=True)
+    outfolder.mark(staging, "staging")
+
+
 def _analyse_in_a_process_of_its_own(data: Path, load_options: dict[str, Any], params: Parameters,
-                                     cohort_dir: Path) -> tuple[dict[str, Any], list[str], int]:
+                                     staging: Path) -> tuple[dict[str, Any], list[str], int]:
     """:func:`_analyse` in a fresh process, which ends with it: a large cohort's memory is
     then given back before the chapters execute, instead of staying with the build (the
     allocators keep what a process has freed) for its whole length."""
     # Forked (this process has no thread yet): it has imported nothing of the analysis
     # and holds nothing worth copying.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method)) as one:
-        return one.submit(_analyse, data, load_options, params, cohort_dir).result()
+    one = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
+                                                 initializer=processes.child_setup, initargs=(os.getpid(),))
+    failed = True
+    try:
+        results = one.submit(_analyse, data, load_options, params, staging).result()
+        failed = False
+        return results
+    finally:
+        from . import execute
+
+        execute.close_pool(one, failed)
 
 
 def _build_into(staging: Path, data: Path, out: Path, params: Parameters, manifest: dict[str, Any],
-                book_key: str, data_identity: dict[str, Any], stable_common: dict[str, Any],
-                load_options: dict[str, Any], log: Callable[[str], None], command: list[str] | None,
-                jobs: int | None, pdf: bool, server, cleanup: contextlib.ExitStack) -> dict[str, Any]:
+                stable_common: dict[str, Any], load_options: dict[str, Any], log: Callable[[str], None],
+                command: list[str] | None, jobs: int | None, pdf: bool, server,
+                cleanup: contextlib.ExitStack) -> dict[str, Any]:
     """Steps 1 to 5 of the module's docstring, once :func:`build` has found something to do."""
     from . import changes, execute, render
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(out)
-    shutil.rmtree(staging, ignore_errors=True)  # a leftover of an earlier process with our pid
+    if out.parent.is_dir():
+        outfolder.remove_stale(out)
+    if staging.exists():  # a leftover of an earlier process with our pid
+        if not outfolder.is_ours(staging):
+            raise BuildError(f"{terminal(staging)} exists and was not written by this build; remove it")
+        shutil.rmtree(staging)
     try:
-        results, notes, n_rows = _analyse_in_a_process_of_its_own(data, load_options, params, staging / "cohort")
+        results, notes, n_rows = _analyse_in_a_process_of_its_own(data, load_options, params, staging)
     except BaseException:  # a DataError above all: then nothing is left behind
-        shutil.rmtree(staging, ignore_errors=True)
+        if outfolder.is_ours(staging):
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     for note in notes:
-        log(f"{data.name}: {note}")
+        log(f"{terminal(data.name)}: {note}")
+    # What the book describes: the bytes the analysis read (not the file as it is now).
+    data_identity = {"sha256": results["dataset"]["sha256"], **load_options}
+    book_key = _book_key(data_identity, stable_common, pdf)
     jobs = execute.default_jobs(n_rows) if jobs is None else jobs
     pool = None
     if jobs > 1:
         # Forked while this process is small (the cohort was loaded in a process of its own).
         pool = execute.worker_pool(jobs)
-        cleanup.callback(pool.shutdown, cancel_futures=True)
-        if server:  # on a failure, the kernels go first: chapters still running then end at once
-            cleanup.callback(server.kill)
+        # On a failure the workers are killed first (the kernel server, registered earlier,
+        # after them): no chapter is left to notice, and report, its kernel's death.
+        cleanup.push(lambda kind, *_: execute.close_pool(pool, failed=kind is not None))
     book_dir, jb_dir = staging / "book", staging / "sphinx"
     book_dir.mkdir(parents=True)
-    try:
-        results["dataset"]["path"] = _display_path(data)
-        _write_json(staging / "results.json", results)
-        previous = _previous_build(out)
-        changed = changes.compare(previous["results"] if previous else None, results)
-        _write_json(staging / "changes.json", {
-            "previous_build": previous["when"] if previous else None,
-            "changes": [c.to_dict() for c in changed],
-        })
-        _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv, load_options))
-        for source in _book_files():
-            target = book_dir / source.relative_to(paths.ROOT)
+    results["dataset"]["path"] = _display_path(data)
+    _write_json(staging / "results.json", results)
+    previous = _previous_build(out)
+    changed = changes.compare(previous["results"] if previous else None, results)
+    _write_json(staging / "changes.json", {
+        "previous_build": previous["when"] if previous else None,
+        "changes": [c.to_dict() for c in changed],
+    })
+    _write_json(staging / "provenance.json", provenance.record(results, command or sys.argv, load_options))
+    for source in _book_files():
+        target = book_dir / source.relative_to(paths.ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    execute.install_kernel(staging / "jupyter")
+    common = {
+        "data_path": str(staging / "cohort"),
+        "reconstructed": results["dataset"]["reconstructed"],
+        "results_path": str(staging / "results.json"),
+        "provenance_path": str(staging / "provenance.json"),
+        "changes_path": str(staging / "changes.json"),
+        **stable_common,
+    }
+    shared, env = cache.shared_inputs_digest(), cache.environment_digest()
+    keys = _chapter_keys(common, {
+        "data_path": data_identity,
+        "results_path": cache.digest((staging / "results.json").read_bytes()),
+        "provenance_path": cache.digest((staging / "provenance.json").read_bytes()),
+        "changes_path": cache.digest((staging / "changes.json").read_bytes()),
+    }, shared, env)
+    for chapter in CHAPTERS:
+        if not chapter.execute:
+            target = book_dir / f"{chapter.output}.md"
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        execute.install_kernel(staging / "jupyter")
-        common = {
-            "data_path": str(staging / "cohort"),
-            "reconstructed": results["dataset"]["reconstructed"],
-            "results_path": str(staging / "results.json"),
-            "provenance_path": str(staging / "provenance.json"),
-            "changes_path": str(staging / "changes.json"),
-            **stable_common,
-        }
-        shared, env = cache.shared_inputs_digest(), cache.environment_digest()
-        keys = _chapter_keys(common, {
-            "data_path": data_identity,
-            "results_path": cache.digest((staging / "results.json").read_bytes()),
-            "provenance_path": cache.digest((staging / "provenance.json").read_bytes()),
-            "changes_path": cache.digest((staging / "changes.json").read_bytes()),
-        }, shared, env)
-        for chapter in CHAPTERS:
-            if not chapter.execute:
-                target = book_dir / f"{chapter.output}.md"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(paths.CHAPTERS_DIR / chapter.template, target)
-        to_execute, reused = [], []
-        for chapter in (c for c in CHAPTERS if c.execute):
-            cached = out / "notebooks" / f"{Path(chapter.output).relative_to('chapters')}.ipynb"
-            if manifest.get("chapters", {}).get(chapter.name) == keys[chapter.name] and cached.is_file():
-                target = book_dir / f"{chapter.output}.ipynb"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(cached, target)
-                reused.append(chapter.name)
-            else:
-                to_execute.append((chapter, execute.prepare(chapter, book_dir)))
-        if reused:
-            log(f"reused (inputs unchanged): {', '.join(reused)}")
-        to_execute = execute.longest_first(to_execute, manifest.get("seconds", {}))
-        if server and not to_execute:
-            server.kill()  # nothing to execute: its imports are not needed
-        renderer = None
-        if jobs > 1 and to_execute:
-            # Sphinx sets itself up while the chapters execute, and reads each page as soon as
-            # its chapter is done; one chapter at a time (jobs = 1) stays one thing at a time.
-            renderer = render.Renderer(book_dir, jb_dir, pending=[c.output for c, _ in to_execute])
-            cleanup.callback(renderer.cancel)
-        timings = execute.execute_all(to_execute, common, jobs, log, pool=pool,
-                                      on_executed=(lambda c: renderer.executed(c.output)) if renderer else None)
-        kernel_record = {"mode": "forked from a warm server" if server else "fresh process each",
-                         **(server.close() if server and to_execute else {})}
+            shutil.copy2(paths.CHAPTERS_DIR / chapter.template, target)
+    to_execute, reused = [], []
+    for chapter in (c for c in CHAPTERS if c.execute):
+        cached = out / "notebooks" / f"{Path(chapter.output).relative_to('chapters')}.ipynb"
+        if manifest.get("chapters", {}).get(chapter.name) == keys[chapter.name] and cached.is_file():
+            target = book_dir / f"{chapter.output}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(cached, target)
+            reused.append(chapter.name)
+        else:
+            to_execute.append((chapter, execute.prepare(chapter, book_dir)))
+    if reused:
+        log(f"reused (inputs unchanged): {', '.join(reused)}")
+    to_execute = execute.longest_first(to_execute, manifest.get("seconds", {}))
+    if server and not to_execute:
+        server.kill()  # nothing to execute: its imports are not needed
+    renderer = None
+    if jobs > 1 and to_execute:
+        # Sphinx sets itself up while the chapters execute, and reads each page as soon as
+        # its chapter is done; one chapter at a time (jobs = 1) stays one thing at a time.
+        renderer = render.Renderer(book_dir, jb_dir, pending=[c.output for c, _ in to_execute])
+        cleanup.callback(renderer.cancel)
+    timings = execute.execute_all(to_execute, common, jobs, log, pool=pool,
+                                  on_executed=(lambda c: renderer.executed(c.output)) if renderer else None)
+    kernel_record = {"mode": "forked from a warm server" if server else "fresh process each",
+                     **(server.close() if server and to_execute else {})}
+    t0 = time.perf_counter()
+    if renderer is None:
+        renderer = render.Renderer(book_dir, jb_dir)
+        cleanup.callback(renderer.cancel)
+    renderer.render()
+    log(f"[book] HTML rendered in {time.perf_counter() - t0:.1f} s")
+    (jb_dir / "_build" / "html").rename(staging / "html")
+    if pdf:
         t0 = time.perf_counter()
-        if renderer is None:
-            renderer = render.Renderer(book_dir, jb_dir)
-            cleanup.callback(renderer.cancel)
-        renderer.render()
-        log(f"[book] HTML rendered in {time.perf_counter() - t0:.1f} s")
-        (jb_dir / "_build" / "html").rename(staging / "html")
-        if pdf:
-            t0 = time.perf_counter()
-            render.pdf(book_dir, jb_dir, staging / "book.pdf")
-            log(f"[book] PDF printed in {time.perf_counter() - t0:.1f} s")
-        shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
-        _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
-                                         "executed": [c.name for c, _ in to_execute], "reused": reused,
-                                         "kernels": kernel_record, "jobs": jobs,
-                                         "seconds": {**manifest.get("seconds", {}), **timings}})
-        for folder in (book_dir, jb_dir, staging / "jupyter", staging / "cohort"):
-            shutil.rmtree(folder)
-    except BaseException:
-        failed = out.with_name(f".{out.name}.failed")
-        shutil.rmtree(failed, ignore_errors=True)
-        if staging.exists():
-            staging.rename(failed)
-        raise
-    _swap_into(staging, out)
+        render.pdf(book_dir, jb_dir, staging / "book.pdf")
+        log(f"[book] PDF printed in {time.perf_counter() - t0:.1f} s")
+    shutil.move(str(book_dir / "chapters"), str(staging / "notebooks"))
+    _write_json(staging / MANIFEST, {"book_key": book_key, "chapters": keys,
+                                     "executed": [c.name for c, _ in to_execute], "reused": reused,
+                                     "kernels": kernel_record, "jobs": jobs,
+                                     "seconds": {**manifest.get("seconds", {}), **timings}})
+    for folder in (book_dir, jb_dir, staging / "jupyter", staging / "cohort"):
+        shutil.rmtree(folder)
+    outfolder.mark(staging, "book", outfolder.files_of(staging))
+    outfolder.publish(staging, out)
     if previous:
         for line in changes.summary(changed):
             log(line)

@@ -22,10 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from . import processes
 from .errors import BuildError
+from .escaping import terminal, without_colours
 
 #: Message to a renderer: this page's chapter has executed (followed by the page's name).
 DONE = "done"
+
 
 
 class Renderer:
@@ -41,7 +44,7 @@ class Renderer:
         self._log = open(self.log_path, "w", encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "livingpaper.render", str(book_dir), str(out_dir), builder, json.dumps(list(pending))],
-            stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT, text=True)
+            stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT, text=True, **processes.popen_options())
 
     def executed(self, docname: str) -> None:
         """This page's notebook is final: the renderer may read it."""
@@ -63,9 +66,12 @@ class Renderer:
         finally:
             self._log.close()
         if self.process.returncode != 0:
-            log = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            log = without_colours(self.log_path.read_text(encoding="utf-8", errors="replace")).strip().splitlines()
+            full = [line for line in log if "No space left on device" in line]
+            if full:
+                raise BuildError(f"Jupyter Book failed: {terminal(full[-1].strip())}")
             problems = [line for line in log if "WARNING" in line or "ERROR" in line] or log[-15:]
-            raise BuildError("Jupyter Book failed:\n" + "\n".join(problems[:20]))
+            raise BuildError("Jupyter Book failed:\n" + "\n".join(terminal(p) for p in problems[:20]))
         return self.out_dir / "_build" / self.builder
 
     def cancel(self) -> None:
@@ -155,9 +161,10 @@ def pdf(book_dir: Path, sphinx_dir: Path, target: Path) -> None:
     shutil.copy2(single / f"{root}.html", page)
     with tempfile.TemporaryDirectory(prefix="lp-chromium-") as profile:
         proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                               f"--print-to-pdf={target}", page.as_uri()], capture_output=True, text=True, timeout=300)
+                               f"--print-to-pdf={target}", page.as_uri()], capture_output=True, text=True, timeout=300,
+                              **processes.popen_options())
     if proc.returncode != 0 or not target.is_file() or target.stat().st_size < 10_000:
-        raise BuildError(f"Chromium could not print the PDF: {proc.stderr.strip()[-500:]}")
+        raise BuildError(f"Chromium could not print the PDF: {terminal(without_colours(proc.stderr.strip())[-500:])}")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,10 @@ from typing import Any, Iterable
 import pandas as pd
 from IPython.display import Markdown
 
-from . import analysis, stats
+from . import analysis, escaping, stats
 from .analysis import Parameters
 from .formatting import format_cells
 
-# Markdown punctuation is backslash-escaped; <, > and & become entities (never raw HTML).
-_ESCAPES = {c: "\\" + c for c in "\\`*_{}[]()#+!|~$^:"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 POPULATION_NAMES = {
     "overall": "all patients",
     "moderate": "the moderate group",
@@ -27,15 +25,15 @@ POPULATION_NAMES = {
 
 
 def escape(text: Any) -> str:
-    """Text from the data, safe to place in MyST Markdown (no markup, no HTML)."""
-    # A line break would end a table row or a paragraph: data text stays on one line.
-    one_line = " ".join(str(text).splitlines())
-    return "".join(_ESCAPES.get(c, c) for c in one_line)
+    """Text from the data, safe to place in MyST Markdown, in prose or in a table cell (no
+    markup, no HTML; a line break shows as ``\\n``): :func:`livingpaper.escaping.markdown`."""
+    return escaping.markdown(text)
 
 
-def code(text: Any) -> str:
-    """Inline code: shown literally (no escaping needed inside, except the backtick itself)."""
-    return "`" + str(text).replace("`", "'").replace("\n", " ") + "`"
+def code(text: Any, in_table: bool = False) -> str:
+    """Text from outside as inline code, shown literally: :func:`livingpaper.escaping.code`
+    (``in_table``: inside a pipe table)."""
+    return escaping.code(text, in_table=in_table)
 
 
 def _num(value: float | None, decimals: int = 2) -> str:
@@ -206,11 +204,11 @@ def provenance_table(record: dict[str, Any] | None) -> str:
     commit, dirty = record["code"]["commit"], record["code"]["dirty"]
     state = "unknown" if dirty is None else ("with uncommitted changes" if dirty else "clean")
     rows = [
-        ("Data file", code(record["data"]["file"])),
-        ("Data SHA-256", code(record["data"]["sha256"])),
+        ("Data file", code(record["data"]["file"], in_table=True)),
+        ("Data SHA-256", code(record["data"]["sha256"], in_table=True)),
         ("Rows in the file", f"{record['data']['n_rows']}"),
         ("Reconstructed cohort of the paper", "yes" if record["data"]["reconstructed"] else "no"),
-        ("Code (git commit)", "not a git checkout" if commit is None else f"{code(commit)} ({state})"),
+        ("Code (git commit)", "not a git checkout" if commit is None else f"{code(commit, in_table=True)} ({state})"),
         ("Moderate group from (baseline HbA1c, %)", f"{record['parameters']['moderate_min']:.1f}"),
         ("Severe group above (baseline HbA1c, %)", f"{record['parameters']['severe_above']:.1f}"),
         ("High dose from (cells)", format_cells(record["parameters"]["dose_cutoff_cells"])),
@@ -267,7 +265,7 @@ def changes_report(record: dict[str, Any] | None) -> str:
             for r in flagged))
     table = pd.DataFrame([(r["key"], _value(r["old"]), _value(r["new"]), escape(r["note"]))
                           for r in rows[:MAX_LISTED]], columns=["Value", "Previous build", "This build", "Note"])
-    table["Value"] = table["Value"].map(code)
+    table["Value"] = table["Value"].map(lambda key: code(key, in_table=True))
     parts.append(markdown_table(table, escape_cells=False) + _more(len(rows), "`changes.json`"))
     return "\n\n".join(parts)
 

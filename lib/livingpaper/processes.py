@@ -1,0 +1,53 @@
+"""Child processes that end when the build ends, however it ends.
+
+A build starts processes of several kinds: the analysis process, the worker processes
+that execute chapters, the kernel server and the kernels it forks (or, with fresh
+kernels, the kernels the workers launch), the Sphinx renderer and Chromium. Each of them
+asks the kernel to kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so that a
+build killed with ``kill -9`` leaves nothing running, and ignores the terminal's Ctrl-C,
+which the build itself handles (it stops them, and prints one line instead of one
+traceback per process).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+except OSError:  # pragma: no cover - no C library to ask
+    _LIBC = None
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """In a child: be killed (SIGKILL) when the parent dies; if it has died already, end now.
+
+    ``parent``: the parent's pid as the parent saw it before starting this process (the
+    check that closes the window between the start and this call). Elsewhere than on
+    Linux this does nothing; the kernel server and ipykernel also watch their parent.
+    """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
+
+def ignore_interrupt() -> None:
+    """Ctrl-C reaches every process of the terminal's foreground group: the build handles it
+    for all of them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def child_setup(parent: int | None = None) -> None:
+    """What every child of the build does first (before exec, or at the start of a worker)."""
+    die_with_parent(parent)
+    ignore_interrupt()
+
+
+def popen_options() -> dict:
+    """Keyword arguments for :class:`subprocess.Popen` that give the child :func:`child_setup`."""
+    parent = os.getpid()
+    return {"preexec_fn": lambda: child_setup(parent)}
