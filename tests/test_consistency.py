@@ -112,11 +112,27 @@ def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, table):
     assert design.sd_reduction_moderate_range[1] <= row["sd_moderate_max"]
 
 
-def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd(table):
-    row = table[table["n_severe"] == 13].iloc[0]
+def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd():
+    low, high = consistency.ci_from_p(1.55, 13, 0.0122)
     sd = consistency.sd_from_p(1.55, 13, 0.0122)
     ci = stats.ttest_1samp(sample(1.55, sd, 13), 0).confidence_interval(0.95)
-    assert (row["severe_ci95_low"], row["severe_ci95_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert (low, high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_the_severe_ci_from_the_abstract_alone_spans_every_rounded_mean_and_p(table):
+    # The published 1.55 and 0.0122 stand for [1.545, 1.555) and [0.01215, 0.01225): the
+    # range "from the abstract alone" is the widest interval any of them gives, each
+    # recomputed here from a sample with that mean and the SD its p implies.
+    row = table[table["n_severe"] == 13].iloc[0]
+    limits = []
+    for mean in (1.545, 1.55, 1.555):
+        for p in (0.01215, 0.0122, 0.01225):
+            ci = stats.ttest_1samp(sample(mean, consistency.sd_from_p(mean, 13, p), 13), 0).confidence_interval(0.95)
+            limits.append((ci.low, ci.high))
+    assert row["severe_ci95_low"] == pytest.approx(min(lo for lo, _ in limits), rel=1e-9)
+    assert row["severe_ci95_high"] == pytest.approx(max(hi for _, hi in limits), rel=1e-9)
+    at_reported = consistency.ci_from_p(1.55, 13, 0.0122)
+    assert row["severe_ci95_low"] < at_reported[0] and at_reported[1] < row["severe_ci95_high"]
 
 
 def test_implied_overall_p_is_below_the_published_bound_and_recomputes_from_pooled_samples(table):

@@ -259,11 +259,32 @@ def test_bootstrap_is_seeded_deterministic_and_close_to_the_t_interval_for_norma
 
 
 def test_robust_intervals_with_hba1c_ties_agree_in_direction():
-    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5], [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0])
+    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5, 8.3, 9.9, 8.6, 9.2],
+                    [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.6, 8.1])
     res = sensitivity.robust_intervals(data, group="severe")
-    assert res.estimable and res.group == "severe"
+    assert res.estimable and res.group == "severe" and res.bootstrap_estimable
     assert res.wilcoxon_ci95_low <= res.hodges_lehmann <= res.wilcoxon_ci95_high
     assert res.bootstrap_ci95_low < res.mean_reduction < res.bootstrap_ci95_high
+
+
+@pytest.mark.parametrize("n", [3, 7, 9])
+def test_no_bootstrap_interval_is_reported_for_fewer_than_ten_patients(n):
+    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9][:n]
+    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4][:n]
+    res = sensitivity.robust_intervals(patients(baseline, post), group="severe")
+    assert res.estimable and res.t_ci95_low is not None  # the t interval stays
+    assert not res.bootstrap_estimable and res.bootstrap_ci95_low is None and res.bootstrap_ci95_high is None
+    assert res.bootstrap_method is None
+    assert res.bootstrap_reason.startswith("Not estimable") and f"n = {n}" in res.bootstrap_reason
+    assert res.wilcoxon_p is not None  # and so does the rank-based test
+
+
+def test_ten_patients_are_enough_for_a_bootstrap_interval():
+    assert sensitivity.MIN_BOOTSTRAP_N == 10
+    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9, 8.7]
+    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.0]
+    res = sensitivity.robust_intervals(patients(baseline, post))
+    assert res.bootstrap_estimable and res.bootstrap_reason is None and res.bootstrap_method == "BCa"
 
 
 def test_too_few_patients_for_a_wilcoxon_interval_says_so():

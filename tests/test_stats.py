@@ -452,14 +452,16 @@ def test_field_order_is_as_documented():
     assert [f.name for f in dataclasses.fields(PairedReduction)] == [
         "estimable", "reason", "n", "baseline_mean", "baseline_sd", "post_mean", "post_sd",
         "mean_reduction", "sd_reduction", "ci95_low", "ci95_high", "t", "df", "p",
-        "cohen_dz", "wilcoxon_statistic", "wilcoxon_p",
+        "cohen_dz", "wilcoxon_statistic", "wilcoxon_p", "wilcoxon_v", "wilcoxon_method",
+        "reconstruction_caveat",
     ]
     assert [f.name for f in dataclasses.fields(DoseComparison)] == [
         "estimable", "reason", "n_high", "n_low", "mean_reduction_high", "mean_reduction_low",
-        "difference", "ci95_low", "ci95_high", "t", "df", "p", "test",
+        "difference", "ci95_low", "ci95_high", "t", "df", "p", "test", "reconstruction_caveat",
     ]
     assert [f.name for f in dataclasses.fields(DoseCorrelation)] == [
         "estimable", "reason", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p",
+        "reconstruction_caveat",
     ]
 
 
@@ -476,7 +478,7 @@ def test_nan_and_numpy_scalars_are_converted_on_construction():
     )
     assert res.to_dict() == {
         "estimable": True, "reason": None, "n": 5, "pearson_r": 0.5,
-        "pearson_p": None, "spearman_rho": 0.25, "spearman_p": None,
+        "pearson_p": None, "spearman_rho": 0.25, "spearman_p": None, "reconstruction_caveat": None,
     }
     assert type(res.n) is int and type(res.estimable) is bool
 

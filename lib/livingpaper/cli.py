@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             cohort = dataset.load(args.data, hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers)
             for note in cohort.notes:
                 print(f"{args.data.name}: {note}")
+            from .analysis import outside_severity_groups_warning
+            warning = outside_severity_groups_warning(cohort, DEFAULTS, args.data.name)
+            if warning:
+                print(warning)
             print(f"{args.data}: usable: {cohort.n_rows} rows, {cohort.n_analysed} with both HbA1c values, "
                   f"{len(cohort.excluded)} exclusion(s)")
             for e in cohort.excluded:
