@@ -388,19 +388,31 @@ def anchors_note(anchors: Any) -> Markdown:
     )
 
 
+def _side(low: float | None, high: float | None) -> str:
+    """Where a confidence interval lies relative to zero, in words."""
+    if low is None or high is None:
+        return "cannot be placed"
+    return "lies above zero" if low > 0 else ("lies below zero" if high < 0 else "includes zero")
+
+
 def _threshold_sentence(res: sensitivity.RegressionToMean) -> str:
     """Where the conclusion of the residual test flips, beside its p."""
     p = _p(res.residual_p, res.residual_p_holm)
+    side = _side(res.residual_ci95_low, res.residual_ci95_high)
     threshold = res.reliability_threshold
     if threshold is None:
-        return (f" Its interval stays above zero at every test–retest correlation between 0 and 1 ({p} at "
+        return (f" Its interval lies above zero at every test–retest correlation between 0 and 1 ({p} at "
                 f"r = {res.reliability:.2f}).")
     if threshold >= 1.0:
-        return f" Even without any regression to the mean the interval includes zero ({p})."
-    side = "excludes" if res.residual_ci95_low is not None and res.residual_ci95_low > 0 else "includes"
-    return (f" The interval {side} zero at r = {res.reliability:.2f}, but whether it excludes zero turns on a "
-            f"correlation nobody has measured in these patients: it does only for r above "
-            f"**{threshold:.2f}** ({p} at r = {res.reliability:.2f}).")
+        return (f" The interval {side} at r = {res.reliability:.2f}, and would not lie above zero at any "
+                f"correlation, even with no regression to the mean at all ({p} at r = {res.reliability:.2f}).")
+    if res.residual_ci95_low is not None and res.residual_ci95_low > 0:
+        return (f" The interval lies above zero at r = {res.reliability:.2f}, but only for correlations above "
+                f"**{threshold:.2f}**: at or below that, and nobody has measured the correlation in these "
+                f"patients, it reaches zero ({p} at r = {res.reliability:.2f}).")
+    return (f" The interval {side} at r = {res.reliability:.2f}; it would lie above zero only if the test–retest "
+            f"correlation, which nobody has measured in these patients, were above **{threshold:.2f}** ({p} at "
+            f"r = {res.reliability:.2f}).")
 
 
 def _own_baseline_sentence(res: sensitivity.RegressionToMean) -> str:
@@ -417,10 +429,9 @@ def _own_baseline_sentence(res: sensitivity.RegressionToMean) -> str:
             f"**{res.residual_reduction_own_baseline:.2f}**")
     if res.residual_ci95_low_own_baseline is None:
         return text + "."
-    side = "above zero" if res.residual_ci95_low_own_baseline > 0 else (
-        "below zero" if res.residual_ci95_high_own_baseline < 0 else "including zero")
+    side = _side(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)
     return text + (f" (95% CI {_ci(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)}, "
-                   f"{side}).")
+                   f"which {side}).")
 
 
 def rtm_headline(res: sensitivity.RegressionToMean) -> Markdown:
@@ -435,7 +446,8 @@ def rtm_headline(res: sensitivity.RegressionToMean) -> Markdown:
             f"would lower HbA1c by **{res.expected_rtm_reduction:.2f}** of the observed "
             f"{fall:.2f} percentage points at r = {res.reliability:.2f}")
     if res.share_explained is not None:
-        text += f" ({100 * res.share_explained:.0f} % of it)"
+        text += (f" ({100 * res.share_explained:.0f} % of it)" if res.share_explained <= 1
+                 else " (more than the whole observed fall)")
     if not res.estimable:
         return _with_note(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
                                  f"interval: {_because(res.reason)}", res)
@@ -525,17 +537,22 @@ def rtm_ancova_agreement(result: "Beyond") -> Markdown:
     else:
         text += f"is compatible with the r = {central.reliability:.2f} taken from the literature. "
     if at_slope.estimable and at_slope.residual_reduction is not None:
-        side = ("still excludes zero" if at_slope.residual_ci95_low > 0 else
-                "includes zero" if at_slope.residual_ci95_high >= 0 else "lies below zero")
-        text += (f"Read as an estimate of r, it would leave the {who} only **{at_slope.residual_reduction:.2f} "
-                 f"percentage points** beyond regression to the mean, instead of {central.residual_reduction:.2f} "
+        side = _side(at_slope.residual_ci95_low, at_slope.residual_ci95_high)
+        text += (f"Read as an estimate of r, it would leave the {who} **{at_slope.residual_reduction:.2f} "
+                 f"percentage points** beyond regression to the mean, instead of {_n(central.residual_reduction)} "
                  f"(95% CI {_ci(at_slope.residual_ci95_low, at_slope.residual_ci95_high)}, which {side}). ")
     else:
-        text += f"It cannot be read as an estimate of r: {_because(at_slope.reason)} "
-    text += ("Two readings flatten the slope, and a single arm cannot tell them apart: a test–retest correlation "
-             "over these years really that low (then regression to the mean explains most of the larger falls "
-             "at high baselines), or a treatment effect that grows with the baseline (then the slope says "
-             "nothing about r). Only a control group, or repeated baseline measurements, can separate them.")
+        text += f"For the {who} it gives nothing: {_because(at_slope.reason)} "
+    if res.slope_ci95_high is not None and res.slope_ci95_high < central.reliability:
+        text += ("Two readings flatten the slope, and a single arm cannot tell them apart: a test–retest "
+                 "correlation over these years really that low (then regression to the mean explains most of the "
+                 "larger falls at high baselines), or a treatment effect that grows with the baseline (then the "
+                 "slope says nothing about r). Only a control group, or repeated baseline measurements, can "
+                 "separate them.")
+    else:
+        text += ("A slope this close to or above r gives no sign of a fall that grows with the baseline beyond "
+                 "regression to the mean; it cannot show either that regression to the mean is all there is. "
+                 "Only a control group, or repeated baseline measurements, can separate the two.")
     return _with_note(text, at_slope)
 
 
