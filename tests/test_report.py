@@ -368,3 +368,26 @@ def test_long_exclusion_lists_are_cut_and_counted_not_printed_in_full():
     assert "P00000" in table and f"P{report.MAX_LISTED - 1:05d}" in table
     assert f"P{report.MAX_LISTED:05d}" not in table
     assert "… and 70 more" in table
+
+
+def test_flow_table_counts_patients_outside_every_severity_group(cohort):
+    # P10 (baseline 6.1 %) is below the moderate range: in "all patients" but in no group.
+    steps = flow(report.flow_table(cohort, Parameters()))
+    [(step, count)] = [(s, n) for s, n in steps.items() if "no severity group" in s]
+    assert count == "1" and "6.2" in step
+    below = analysis.outside_severity_groups(cohort, Parameters())
+    assert list(below["patient_id"]) == ["P10"] and list(below["row"]) == [11]
+
+
+def test_a_result_without_a_caveat_shows_no_note_and_one_with_a_caveat_a_caution():
+    assert report.reconstruction_note(None) == ""
+    note = report.reconstruction_note("Made by the reconstruction: a *choice*.")
+    assert note.startswith(":::{admonition}") and ":class: caution" in note and note.endswith(":::")
+    assert "A \\*choice\\*." in note
+
+
+def test_the_methods_table_gives_the_r_call_of_each_signed_rank_variant():
+    rows = table(report.signed_rank_variants_table())
+    assert [r[0] for r in rows[1:]] == ["exact", "exact conditional (ties or zeros)",
+                                        "normal approximation (no continuity correction)"]
+    assert "correct = FALSE" in rows[3][2] and "coin::wilcoxsign_test" in rows[2][2]
