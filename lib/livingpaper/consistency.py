@@ -397,7 +397,8 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
         ok = [s for s, p in zip(sizes, table["overall_p_max"]) if p < rep.overall_p_below]
         verdict = CONSISTENT if ok else INCONSISTENT
         add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", verdict,
-            (f"the largest overall p the subgroup means and p-values allow is {worst:.2g} "
+            (f"the largest overall p the subgroup means and p-values allow is "
+             f"{round_up(worst, significant_decimals(worst, 2)):.2g} "
              f"(sizes meeting the bound: {_sizes_text(ok)})"))
     else:
         add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", NOT_VERIFIABLE,
@@ -417,7 +418,8 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
             smallest = min(group_sizes)
             add(f"GRIM: {label.lower()}", NOT_INFORMATIVE,
                 (f"with at least {smallest} patients, means of values recorded to {RECORDING_STEP:g} % are "
-                 f"spaced {RECORDING_STEP / smallest:.3g} apart or less, no coarser than the reported "
+                 f"spaced {round_up(RECORDING_STEP / smallest, significant_decimals(RECORDING_STEP / smallest, 3)):.3g} "
+                 "apart or less, no coarser than the reported "
                  f"{10.0 ** -decimals:g}: every reported value is attainable"))
         else:
             bad = [r.n for r in informative if not r.consistent]
