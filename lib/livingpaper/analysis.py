@@ -133,8 +133,9 @@ def reconstruction_caveats() -> dict[str, str]:
                     f"and the Wilcoxon check follow from the reconstruction's choices ({sizes})."),
         "moderate": paired_text,
         "severe": paired_text,
-        "dose_high": (f"Made by the reconstruction: the paper gives no numbers for the dose groups, and {dose}. "
-                      "This group's size and fall are invented, not measured."),
+        "dose_high": ("Made by the reconstruction: the paper gives no numbers for the dose groups; which patient "
+                      "received which dose is the reconstruction's choice, so this group's size and fall are "
+                      "invented, not measured."),
         "dose_comparison": (f"Made by the reconstruction: {dose}. The difference between the dose groups is that "
                             "choice, not evidence about the dose."),
         "dose_correlation": (f"Made by the reconstruction: {dose}. This correlation measures that choice, not "
