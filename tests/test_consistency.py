@@ -112,11 +112,27 @@ def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, table):
     assert design.sd_reduction_moderate_range[1] <= row["sd_moderate_max"]
 
 
-def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd(table):
-    row = table[table["n_severe"] == 13].iloc[0]
+def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd():
+    low, high = consistency.ci_from_p(1.55, 13, 0.0122)
     sd = consistency.sd_from_p(1.55, 13, 0.0122)
     ci = stats.ttest_1samp(sample(1.55, sd, 13), 0).confidence_interval(0.95)
-    assert (row["severe_ci95_low"], row["severe_ci95_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert (low, high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_the_severe_ci_from_the_abstract_alone_spans_every_rounded_mean_and_p(table):
+    # The published 1.55 and 0.0122 stand for [1.545, 1.555) and [0.01215, 0.01225): the
+    # range "from the abstract alone" is the widest interval any of them gives, each
+    # recomputed here from a sample with that mean and the SD its p implies.
+    row = table[table["n_severe"] == 13].iloc[0]
+    limits = []
+    for mean in (1.545, 1.55, 1.555):
+        for p in (0.01215, 0.0122, 0.01225):
+            ci = stats.ttest_1samp(sample(mean, consistency.sd_from_p(mean, 13, p), 13), 0).confidence_interval(0.95)
+            limits.append((ci.low, ci.high))
+    assert row["severe_ci95_low"] == pytest.approx(min(lo for lo, _ in limits), rel=1e-9)
+    assert row["severe_ci95_high"] == pytest.approx(max(hi for _, hi in limits), rel=1e-9)
+    at_reported = consistency.ci_from_p(1.55, 13, 0.0122)
+    assert row["severe_ci95_low"] < at_reported[0] and at_reported[1] < row["severe_ci95_high"]
 
 
 def test_implied_overall_p_is_below_the_published_bound_and_recomputes_from_pooled_samples(table):
@@ -189,3 +205,75 @@ def test_build_comparison_places_a_dataset_inside_or_outside_the_implied_ranges(
     assert frame["within"].tolist() == [False, None, False, False]
     assert frame.loc[1, "this_build"] == "not estimable"
     assert math.isclose(res.severe_ci95_low, consistency.implied_by_size(paper)["severe_ci95_low"].min())
+
+
+# --- what the abstract alone implies, read honestly (issue 12, point 8) -----------------
+
+
+def _welch_p(m1, s1, n1, m2, s2, n2):
+    """Welch's t-test by hand (Welch-Satterthwaite df)."""
+    v1, v2 = s1**2 / n1, s2**2 / n2
+    t = (m1 - m2) / math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + (v2**2 / (n2 - 1) if v2 else 0.0))
+    return 2 * stats.t.sf(abs(t), df)
+
+
+def test_welch_p_range_varies_every_rounded_figure_and_every_moderate_sd_the_bound_allows(paper):
+    # The range "from the abstract alone": sizes 10 to 16, both means and the severe p over
+    # their rounding intervals, and the moderate SD anywhere from 0 up to what p < 2e-7 allows.
+    # Recomputed on a grid (interior points included) with Welch's test by hand.
+    res = consistency.audit(paper)
+    ps = []
+    for n_sev in range(10, 17):
+        n_mod = 61 - n_sev
+        for m_sev in np.linspace(1.545, 1.555, 3):
+            for p_sev in np.linspace(0.01215, 0.01225, 3):
+                s_sev = m_sev * math.sqrt(n_sev) / stats.t.isf(p_sev / 2, n_sev - 1)
+                for m_mod in np.linspace(0.575, 0.585, 3):
+                    s_max = m_mod * math.sqrt(n_mod) / stats.t.isf(2e-7 / 2, n_mod - 1)
+                    for s_mod in np.linspace(0.0, s_max, 5):
+                        ps.append(_welch_p(m_sev, s_sev, n_sev, m_mod, s_mod, n_mod))
+    assert res.difference_p_min == pytest.approx(min(ps), rel=1e-9)
+    assert res.difference_p_max == pytest.approx(max(ps), rel=1e-9)
+    assert round(res.difference_p_min, 3) == 0.080 and round(res.difference_p_max, 3) == 0.101
+
+
+def test_a_check_that_cannot_fail_is_not_counted_as_passed(paper):
+    verdicts = consistency.checks(paper)
+    granular = verdicts[verdicts["check"].str.contains("recorded to 0.1")].iloc[0]
+    # Every feasible group has at least 10 patients: means of values recorded to 0.1 are then
+    # spaced at most 0.01 apart, the reported precision (as for the GRIM rows).
+    assert granular["verdict"] == consistency.NOT_INFORMATIVE
+    res = consistency.audit(paper)
+    assert res.n_consistent == int((verdicts["verdict"] == consistency.CONSISTENT).sum())
+    assert res.n_not_informative == int((verdicts["verdict"] == consistency.NOT_INFORMATIVE).sum())
+
+
+def test_the_granular_check_counts_when_a_group_is_small_enough_for_it_to_fail(paper):
+    # With 12 patients in all, some feasible severe groups have fewer than 10 patients, whose
+    # means are spaced more coarsely than 0.01: the check can then fail, and counts.
+    small = with_figure(paper, "n_patients", 12)
+    verdicts = consistency.checks(small)
+    granular = verdicts[verdicts["check"].str.contains("recorded to 0.1")].iloc[0]
+    assert granular["verdict"] in (consistency.CONSISTENT, consistency.INCONSISTENT)
+
+
+def test_the_headline_never_rounds_a_lower_bound_up_nor_an_upper_bound_down(paper):
+    import re
+
+    from livingpaper import beyond
+
+    res = consistency.audit(paper)
+    text = beyond.consistency_headline(res).data
+    ratio = res.sd_reduction_severe_min / res.sd_reduction_moderate_max
+    assert 2.25 < ratio < 2.26  # the bound is 2.25...: "at least 2.3" would overstate it
+    at_least = float(re.search(r"at least ([0-9.]+) times", text).group(1))
+    assert at_least == 2.2 and at_least <= ratio
+    at_most = float(re.search(r"SD at most ([0-9.]+)", text).group(1))
+    assert at_most >= res.sd_reduction_moderate_max and at_most == 0.70
+    low, high = (float(x) for x in re.search(r"Welch p ([0-9.]+) to ([0-9.]+)", text).groups())
+    assert low <= res.difference_p_min and high >= res.difference_p_max
+    assert (low, high) == (0.080, 0.101)
+    ci_low, ci_high = (float(x) for x in re.search(r"as wide as ([0-9.]+) to ([0-9.]+)", text).groups())
+    assert ci_low <= res.severe_ci95_low and ci_high >= res.severe_ci95_high
+    assert "5 of the 5 checks that could fail pass" in text and "not counted as passed" in text

@@ -467,3 +467,18 @@ def test_the_gaps_table_says_what_each_row_lacks(shipped):
     table = evidence.gaps_table(shipped)
     assert "| skyler2015\\_placebo | Skyler 2015, placebo arm | estimate, follow-up level |" in table
     assert "zang2022" not in table
+
+
+def test_the_share_of_two_separately_pooled_estimates_is_said_to_be_approximate(shipped):
+    section = {"estimable": True, "reason": None, "n": 61, "mean_reduction": 0.79, "ci95_low": 0.5, "ci95_high": 1.07}
+    results = {"sections": {name: dict(section) for name in ("overall", "moderate", "severe")}}
+    gap = evidence.same_source_gap(evidence.forest_rows(results, shipped), "pmid33705413")
+    assert gap.estimable and gap.reason.startswith("Approximate")
+    assert gap.controlled_share == pytest.approx(-0.87 / -1.32)
+
+
+def test_a_reported_r_squared_is_read_from_the_row_notes(shipped):
+    assert evidence.reported_r_squared(shipped, "baselinehba1c2016_slope") == 0.19
+    assert evidence.value(shipped, "baselinehba1c2016_slope") == -0.44
+    with pytest.raises(KeyError):
+        evidence.reported_r_squared(shipped, "no_such_row")

@@ -239,6 +239,27 @@ def test_cli_validate_accepts_the_default_cohort():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "usable" in proc.stdout
+    assert "warning" not in proc.stdout  # every patient of the reconstruction is in a severity group
+
+
+def test_cli_validate_warns_without_failing_about_patients_outside_every_severity_group(tmp_path):
+    path = tmp_path / "below.csv"
+    # Rows 3 and 5 of the file (the header is row 1) have a baseline below 6.2 %.
+    path.write_text(SMALL_COHORT.replace("A02,6.9,", "A02,6.0,").replace("A04,7.5,", "A04,6.1,"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    [warning] = [line for line in proc.stdout.splitlines() if "warning" in line]
+    assert "2 patient(s)" in warning and "rows 3, 5" in warning and "6.2" in warning
+    assert "no severity group" in warning and "usable" in proc.stdout
+
+
+def test_a_book_from_other_data_carries_no_reconstruction_caveat(built):
+    for name, section in built["results"]["sections"].items():
+        assert section.get("reconstruction_caveat", "missing") is None, name
+    page = (built["out"] / "html" / "chapters" / "beyond.html").read_text()
+    assert "Made by the reconstruction" not in page
+    assert "Holm" in page
 
 
 # Degenerate but valid data still give a complete book, with the reasons in words.

@@ -49,6 +49,21 @@ def test_rebuilding_from_the_same_data_and_commit_gives_identical_results_and_fi
     assert files_digest(again / "html" / "_images") == figures
 
 
+# --------------------------------------------------------------------------- the reconstruction says so
+
+
+def test_patterns_the_reconstruction_made_are_marked_in_results_json_and_on_their_pages(book):
+    sections = json.loads((book / "results.json").read_text())["sections"]
+    for name in ("source_comparison", "followup", "dose_correlation", "dose_comparison", "dose_regression",
+                 "ancova", "change_on_baseline"):
+        assert sections[name]["reconstruction_caveat"], name
+    assert sections["safety"]["reconstruction_caveat"] is None
+    beyond_page = (book / "html" / "chapters" / "beyond.html").read_text()
+    dose_page = (book / "html" / "chapters" / "results" / "dose.html").read_text()
+    assert beyond_page.count("Made by the reconstruction") >= 8
+    assert "Made by the reconstruction" in dose_page and "chance by construction" in beyond_page
+
+
 # --------------------------------------------------------------------------- PDF
 
 

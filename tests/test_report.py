@@ -259,7 +259,7 @@ def test_paired_table_has_one_row_per_statistic_and_a_column_per_result(cohort):
                "tiny": analysis.paired(cohort, "severe", Parameters(severe_above=10.0))}
     rows = table(report.paired_table(columns))
     assert rows[0][1:] == ["moderate", "severe", "tiny"]
-    assert len(rows) == 1 + 9  # header + nine statistics
+    assert len(rows) == 1 + 11  # header + eleven statistics
     assert all(len(r) == 4 for r in rows)
     by_statistic = {r[0]: r[1:] for r in rows[1:]}
     b, a = reductions({"P06", "P07", "P08", "P09"})
@@ -272,6 +272,25 @@ def test_paired_table_has_one_row_per_statistic_and_a_column_per_result(cohort):
         f"{(b - a).mean():.2f} ({(b - a).std(ddof=1):.2f})")
     assert by_statistic["Paired t statistic (df)"][1] == f"{t:.2f} (3)"
     assert by_statistic["Paired t statistic (df)"][2] == "–"  # not estimable with one patient
+    # R's V = W+, by hand: moderate |changes| 0.1 (a rise), 0.3, 0.4, 0.5, 0.9 -> ranks of the
+    # falls 2 + 3 + 4 + 5 = 14; severe 0.2, 1.1, 1.3, 1.8, all falls -> 1 + 2 + 3 + 4 = 10.
+    # R: wilcox.test(baseline, post, paired = TRUE)$statistic gives V = 14 and V = 10.
+    v_row = by_statistic["Wilcoxon signed-rank V (R's V: rank sum of the falls)"]
+    assert v_row[:2] == ["14", "10"]
+    assert by_statistic["Wilcoxon variant (see Methods)"][:2] == ["exact", "exact"]
+
+
+def test_tables_print_p_below_one_in_ten_thousand_as_less_than_never_as_digits_of_a_tail():
+    result = analysis.stats.PairedReduction(
+        estimable=True, reason=None, n=61, baseline_mean=7.5, baseline_sd=0.7, post_mean=6.7, post_sd=0.9,
+        mean_reduction=0.8, sd_reduction=1.1, ci95_low=0.5, ci95_high=1.1, t=5.6, df=60, p=5.8e-07,
+        cohen_dz=0.72, wilcoxon_statistic=201.5, wilcoxon_p=2.46e-07, wilcoxon_v=1689.5,
+        wilcoxon_method="normal approximation (no continuity correction)")
+    by_statistic = {r[0]: r[1:] for r in table(report.paired_table({"All": result}))[1:]}
+    assert by_statistic["p (two-sided, paired t-test)"] == ["< 0.0001"]
+    assert by_statistic["p (Wilcoxon signed-rank, check)"] == ["< 0.0001"]
+    text = report.paired_table({"All": result})
+    assert "e-07" not in text and "5.8" not in text
 
 
 def flow(markdown: str) -> dict[str, str]:
@@ -349,3 +368,26 @@ def test_long_exclusion_lists_are_cut_and_counted_not_printed_in_full():
     assert "P00000" in table and f"P{report.MAX_LISTED - 1:05d}" in table
     assert f"P{report.MAX_LISTED:05d}" not in table
     assert "… and 70 more" in table
+
+
+def test_flow_table_counts_patients_outside_every_severity_group(cohort):
+    # P10 (baseline 6.1 %) is below the moderate range: in "all patients" but in no group.
+    steps = flow(report.flow_table(cohort, Parameters()))
+    [(step, count)] = [(s, n) for s, n in steps.items() if "no severity group" in s]
+    assert count == "1" and "6.2" in step
+    below = analysis.outside_severity_groups(cohort, Parameters())
+    assert list(below["patient_id"]) == ["P10"] and list(below["row"]) == [11]
+
+
+def test_a_result_without_a_caveat_shows_no_note_and_one_with_a_caveat_a_caution():
+    assert report.reconstruction_note(None) == ""
+    note = report.reconstruction_note("Made by the reconstruction: a *choice*.")
+    assert note.startswith(":::{admonition}") and ":class: caution" in note and note.endswith(":::")
+    assert "A \\*choice\\*." in note
+
+
+def test_the_methods_table_gives_the_r_call_of_each_signed_rank_variant():
+    rows = table(report.signed_rank_variants_table())
+    assert [r[0] for r in rows[1:]] == ["exact", "exact conditional (ties or zeros)",
+                                        "normal approximation (no continuity correction)"]
+    assert "correct = FALSE" in rows[3][2] and "coin::wilcoxsign_test" in rows[2][2]

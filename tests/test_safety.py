@@ -82,3 +82,54 @@ def test_rule_of_three_is_left_out_below_thirty_patients():
     assert safety.clopper_pearson(0, 29).rule_of_three_upper95 is None
     assert safety.clopper_pearson(0, 30).rule_of_three_upper95 == pytest.approx(0.1)
     assert safety.clopper_pearson(0, 1).upper95 == pytest.approx(0.975)
+
+
+# --- the sentence "a true rate as high as about 1 in N" (issue 12, point 7) -------------
+
+
+def test_one_in_n_is_never_above_the_exact_upper_bound():
+    # 0 of 61: upper bound 1 - 0.025**(1/61) = 5.868 %; 1/17 = 5.882 % is above it, 1/18 = 5.556 % is not.
+    res = safety.clopper_pearson(0, 61)
+    upper = 1 - 0.025 ** (1 / 61)
+    assert 1 / 17 > upper >= 1 / 18
+    assert res.one_in == 18
+
+
+@pytest.mark.parametrize("n", range(37, 400, 7))
+def test_one_in_n_is_the_largest_such_rate_inside_the_interval(n):
+    res = safety.clopper_pearson(0, n)
+    upper = 1 - 0.025 ** (1 / n)  # closed form, independent of binomtest
+    assert 1 / res.one_in <= upper < 1 / (res.one_in - 1)
+
+
+def test_a_large_bound_is_given_as_a_percentage_not_as_one_in_n():
+    # 0 of 12: upper bound 1 - 0.025**(1/12) = 26.46 %; "1 in 3" (33 %) or "1 in 4" (25 %) misstate it.
+    from livingpaper import beyond
+
+    res = safety.clopper_pearson(0, 12)
+    assert res.upper95 == pytest.approx(1 - 0.025 ** (1 / 12))
+    assert res.one_in is None
+    text = beyond.safety_headline(res).data
+    assert "26.5 %" in text and "1 in" not in text
+
+
+def test_the_denominator_is_the_patients_with_a_recorded_status_and_the_sentence_says_so():
+    from livingpaper import beyond
+
+    data = pd.DataFrame({"serious_adverse_event": [0, 0, np.nan, 0, np.nan] + [0] * 35})
+    res = safety.serious_adverse_events(data)
+    assert (res.n, res.n_treated, res.events) == (38, 40, 0)
+    assert res.upper95 == pytest.approx(1 - 0.025 ** (1 / 38))
+    text = beyond.safety_headline(res).data
+    assert "38 patients whose adverse-event status is recorded (of 40 treated" in text
+    assert f"1 in {res.one_in}" in text and 1 / res.one_in <= res.upper95
+    complete = beyond.safety_headline(safety.serious_adverse_events(pd.DataFrame({"serious_adverse_event": [0] * 61})))
+    assert "61 treated patients (all with a recorded adverse-event status)" in complete.data
+    assert "1 in 18 patients" in complete.data
+
+
+def test_one_in_n_is_given_only_below_ten_percent():
+    # 0 of 30: upper 11.6 % (1 - 0.025**(1/30)); 0 of 36: 9.7 %.
+    assert safety.clopper_pearson(0, 30).one_in is None
+    assert safety.clopper_pearson(0, 36).one_in == 11  # 1/11 = 9.1 % <= 9.7 % < 1/10
+    assert safety.clopper_pearson(1, 200).one_in is None  # an event was seen: no "seeing none" sentence

@@ -259,11 +259,32 @@ def test_bootstrap_is_seeded_deterministic_and_close_to_the_t_interval_for_norma
 
 
 def test_robust_intervals_with_hba1c_ties_agree_in_direction():
-    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5], [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0])
+    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5, 8.3, 9.9, 8.6, 9.2],
+                    [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.6, 8.1])
     res = sensitivity.robust_intervals(data, group="severe")
-    assert res.estimable and res.group == "severe"
+    assert res.estimable and res.group == "severe" and res.bootstrap_estimable
     assert res.wilcoxon_ci95_low <= res.hodges_lehmann <= res.wilcoxon_ci95_high
     assert res.bootstrap_ci95_low < res.mean_reduction < res.bootstrap_ci95_high
+
+
+@pytest.mark.parametrize("n", [3, 7, 9])
+def test_no_bootstrap_interval_is_reported_for_fewer_than_ten_patients(n):
+    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9][:n]
+    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4][:n]
+    res = sensitivity.robust_intervals(patients(baseline, post), group="severe")
+    assert res.estimable and res.t_ci95_low is not None  # the t interval stays
+    assert not res.bootstrap_estimable and res.bootstrap_ci95_low is None and res.bootstrap_ci95_high is None
+    assert res.bootstrap_method is None
+    assert res.bootstrap_reason.startswith("Not estimable") and f"n = {n}" in res.bootstrap_reason
+    assert res.wilcoxon_p is not None  # and so does the rank-based test
+
+
+def test_ten_patients_are_enough_for_a_bootstrap_interval():
+    assert sensitivity.MIN_BOOTSTRAP_N == 10
+    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9, 8.7]
+    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.0]
+    res = sensitivity.robust_intervals(patients(baseline, post))
+    assert res.bootstrap_estimable and res.bootstrap_reason is None and res.bootstrap_method == "BCa"
 
 
 def test_too_few_patients_for_a_wilcoxon_interval_says_so():
@@ -433,3 +454,118 @@ def test_two_patients_give_a_t_interval_without_warnings():
     res = sensitivity.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
     assert res.estimable and res.t_ci95_low is not None
     assert res.wilcoxon_ci95_low is None  # two patients cannot reject any location at 5 %
+
+
+# --- regression to the mean at the group's own baseline level (issue 12, point 3) -----
+
+
+def test_own_baseline_reliability_takes_the_within_person_sd_at_the_groups_mean():
+    # SEVERE: baselines 9, 10, 11 (mean 10), reductions 1.5, 2.0, 1.0 (mean 1.5); mu = 7.
+    # By hand with CV 0.083 and a population SD of 1.1: within-person SD 0.083 x 10 = 0.83,
+    # r = 1 - 0.83^2 / 1.1^2 = 0.430661...; expected RTM (1 - r)(10 - 7) = 1.708016...;
+    # residual 1.5 - 1.708016 = -0.208016...
+    res = sensitivity.regression_to_mean(SEVERE, MU, R, within_person_cv=0.083, population_sd=1.1)
+    r_own = 1 - 0.83**2 / 1.1**2
+    assert res.within_person_sd_own_baseline == pytest.approx(0.83)
+    assert res.reliability_own_baseline == pytest.approx(r_own)
+    assert res.expected_rtm_reduction_own_baseline == pytest.approx((1 - r_own) * 3)
+    assert res.residual_reduction_own_baseline == pytest.approx(1.5 - (1 - r_own) * 3)
+    # Its test is the one-sample t-test of each patient's residual at that r (statsmodels).
+    residuals = np.array([1.5, 2.0, 1.0]) - (1 - r_own) * (np.array([9.0, 10.0, 11.0]) - MU)
+    d = DescrStatsW(residuals)
+    low, high = d.tconfint_mean()
+    assert (res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline) == pytest.approx((low, high))
+    assert res.residual_p_own_baseline == pytest.approx(d.ttest_mean(0)[1])
+    # The central decomposition is untouched by the extra arguments.
+    plain_res = sensitivity.regression_to_mean(SEVERE, MU, R)
+    assert res.residual_reduction == plain_res.residual_reduction and res.residual_p == plain_res.residual_p
+
+
+def test_a_within_person_sd_larger_than_the_population_sd_gives_no_own_baseline_correlation():
+    res = sensitivity.regression_to_mean(SEVERE, MU, R, within_person_cv=0.2, population_sd=1.1)
+    assert res.within_person_sd_own_baseline == pytest.approx(2.0)
+    assert res.reliability_own_baseline is None and res.residual_reduction_own_baseline is None
+
+
+# --- ANCOVA and regression to the mean agree (issue 12, point 2) ------------------------
+
+
+def test_ancova_adjusted_fall_is_the_rtm_residual_with_r_replaced_by_the_fitted_slope():
+    rng = np.random.default_rng(7)
+    baseline = np.round(rng.normal(7.6, 0.8, 40), 1)
+    post = np.round(7.1 + 0.4 * (baseline - 7.1) - 0.3 + rng.normal(0, 0.5, 40), 1)
+    data = patients(baseline, post)
+    fit = sensitivity.ancova(data, centre=7.1)
+    # By hand (least squares through the means): observed - (1 - b)(mean baseline - 7.1).
+    b = np.polyfit(baseline, post, 1)[0]
+    by_hand = (baseline - post).mean() - (1 - b) * (baseline.mean() - 7.1)
+    at_slope = sensitivity.regression_to_mean_at_slope(data, 7.1, fit.slope)
+    assert fit.slope == pytest.approx(b, rel=1e-10)
+    assert fit.adjusted_reduction == pytest.approx(by_hand, rel=1e-10)
+    assert at_slope.residual_reduction == pytest.approx(fit.adjusted_reduction, rel=1e-10)
+    assert at_slope.reliability == pytest.approx(b, rel=1e-10) and at_slope.estimable
+
+
+@pytest.mark.parametrize("slope", [None, -0.2, 1.3])
+def test_a_slope_that_cannot_be_a_correlation_is_not_read_as_one(slope):
+    res = sensitivity.regression_to_mean_at_slope(SEVERE, MU, slope, group="severe")
+    assert not res.estimable and res.residual_reduction is None and res.residual_p is None
+    assert "correlation" in res.reason
+    assert res.observed_mean_reduction == pytest.approx(1.5)  # the description stays
+
+
+# --- change regressed on baseline against 1 - r (issue 12, point 4) ---------------------
+
+
+def test_change_on_baseline_is_tested_against_one_minus_r_by_hand():
+    # R: fit <- lm(I(b - a) ~ b); car::linearHypothesis(fit, "b = 0.4") gives the same t^2 = F;
+    # here by hand: slope = Sxy / Sxx, SE = s / sqrt(Sxx), t = (slope - (1 - r)) / SE, df = n - 2.
+    baseline = np.array([6.5, 7.0, 7.4, 7.9, 8.3, 8.8, 9.5, 10.1])
+    post = np.array([6.4, 6.6, 6.9, 7.0, 7.1, 7.6, 7.5, 8.0])
+    r = 0.6
+    res = sensitivity.change_on_baseline(patients(baseline, post), r)
+    x, y = baseline, baseline - post
+    sxx = ((x - x.mean()) ** 2).sum()
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / sxx
+    resid = y - (y.mean() + slope * (x - x.mean()))
+    se = math.sqrt((resid**2).sum() / (len(x) - 2) / sxx)
+    t = (slope - (1 - r)) / se
+    half = stats.t.ppf(0.975, len(x) - 2) * se
+    assert res.slope == pytest.approx(slope, rel=1e-10)
+    assert res.rtm_expected_slope == pytest.approx(0.4)
+    assert res.excess == pytest.approx(slope - 0.4, rel=1e-10)
+    assert (res.excess_ci95_low, res.excess_ci95_high) == pytest.approx((slope - 0.4 - half, slope - 0.4 + half))
+    assert res.excess_p == pytest.approx(2 * stats.t.sf(abs(t), len(x) - 2), rel=1e-9)
+    assert res.slope_p == pytest.approx(2 * stats.t.sf(abs(slope / se), len(x) - 2), rel=1e-9)
+    assert res.reliability_explaining_slope == pytest.approx(1 - slope)
+
+
+def test_untreated_patients_show_a_baseline_slope_of_one_minus_r_and_no_excess():
+    # Oldham 1962: without any treatment, with test-retest correlation r and equal variances,
+    # the fall grows with the baseline by 1 - r per point. Simulated, seeded, no effect at all.
+    rng = np.random.default_rng(1962)
+    n, r = 20_000, 0.7
+    baseline = rng.standard_normal(n)
+    post = r * baseline + math.sqrt(1 - r**2) * rng.standard_normal(n)
+    res = sensitivity.change_on_baseline(patients(7.5 + baseline, 7.5 + post), r)
+    assert res.slope == pytest.approx(1 - r, abs=0.02)  # naive test against 0: wildly "significant"
+    assert res.slope_p < 1e-100
+    assert res.excess_ci95_low < 0 < res.excess_ci95_high  # against 1 - r: nothing left
+
+
+def test_dose_regression_tests_its_baseline_slope_against_one_minus_r():
+    rng = np.random.default_rng(3)
+    n = 30
+    baseline = np.round(rng.normal(7.8, 0.9, n), 1)
+    dose = rng.choice([1e8, 5e8, 1e9, 2e9], n)
+    post = np.round(baseline - 0.5 * (baseline - 7.1) - 0.2 + rng.normal(0, 0.4, n), 1)
+    res = sensitivity.dose_regression(patients(baseline, post, dose_cells=dose), reliability=0.7)
+    # Independent least squares (numpy): reduction on [1, log10 dose, baseline].
+    design = np.column_stack([np.ones(n), np.log10(dose), baseline])
+    coef, *_ = np.linalg.lstsq(design, baseline - post, rcond=None)
+    assert res.reduction_per_baseline_point == pytest.approx(coef[2], rel=1e-9)
+    assert res.baseline_slope_rtm_expected == pytest.approx(0.3)
+    assert res.baseline_excess == pytest.approx(coef[2] - 0.3, rel=1e-9)
+    assert res.baseline_excess_ci95_low < res.baseline_excess < res.baseline_excess_ci95_high
+    without = sensitivity.dose_regression(patients(baseline, post, dose_cells=dose))
+    assert without.baseline_excess is None and without.reliability is None

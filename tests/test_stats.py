@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats as scipy_stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from livingpaper.stats import (
@@ -452,14 +453,16 @@ def test_field_order_is_as_documented():
     assert [f.name for f in dataclasses.fields(PairedReduction)] == [
         "estimable", "reason", "n", "baseline_mean", "baseline_sd", "post_mean", "post_sd",
         "mean_reduction", "sd_reduction", "ci95_low", "ci95_high", "t", "df", "p",
-        "cohen_dz", "wilcoxon_statistic", "wilcoxon_p",
+        "cohen_dz", "wilcoxon_statistic", "wilcoxon_p", "wilcoxon_v", "wilcoxon_method",
+        "reconstruction_caveat",
     ]
     assert [f.name for f in dataclasses.fields(DoseComparison)] == [
         "estimable", "reason", "n_high", "n_low", "mean_reduction_high", "mean_reduction_low",
-        "difference", "ci95_low", "ci95_high", "t", "df", "p", "test",
+        "difference", "ci95_low", "ci95_high", "t", "df", "p", "test", "reconstruction_caveat",
     ]
     assert [f.name for f in dataclasses.fields(DoseCorrelation)] == [
         "estimable", "reason", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p",
+        "reconstruction_caveat",
     ]
 
 
@@ -476,7 +479,7 @@ def test_nan_and_numpy_scalars_are_converted_on_construction():
     )
     assert res.to_dict() == {
         "estimable": True, "reason": None, "n": 5, "pearson_r": 0.5,
-        "pearson_p": None, "spearman_rho": 0.25, "spearman_p": None,
+        "pearson_p": None, "spearman_rho": 0.25, "spearman_p": None, "reconstruction_caveat": None,
     }
     assert type(res.n) is int and type(res.estimable) is bool
 
@@ -513,3 +516,153 @@ def test_format_p_writes_p_values_for_prose(p, text):
 def test_format_p_rejects_impossible_p_values(p):
     with pytest.raises(ValueError):
         format_p(p)
+
+
+# ---------------------------------------------------------------------------
+# The signed-rank test as R users meet it (issue 12, point 9)
+# ---------------------------------------------------------------------------
+
+
+def test_signed_rank_v_is_rs_v_on_the_r_documentation_example():
+    # R ?wilcox.test: wilcox.test(x, y, paired = TRUE, alternative = "greater") -> V = 40.
+    x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+    y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+    res = paired_reduction(patients(x, y))
+    assert res.wilcoxon_v == 40
+    assert res.wilcoxon_method == "exact"
+    # The two statistics of the result describe the same test: V + (scipy's min) = n(n+1)/2.
+    assert res.wilcoxon_v + res.wilcoxon_statistic == 9 * 10 / 2
+
+
+def test_signed_rank_v_drops_zeros_and_uses_mid_ranks():
+    # By hand: 0.5, 0.5, -0.2, 0.8, 0 (dropped), 1.1 -> |d| mid-ranks 2.5, 2.5, 1, 4, 5;
+    # V = 2.5 + 2.5 + 4 + 5 = 14. R: wilcox.test(d)$statistic -> V = 14.
+    from livingpaper.stats import signed_rank_v
+
+    assert signed_rank_v(np.array([0.5, 0.5, -0.2, 0.8, 0.0, 1.1])) == 14
+
+
+@pytest.mark.parametrize("values, variant", [
+    (list(range(1, 10)), "exact"),                                       # no ties, n = 9
+    (list(range(1, 51)), "exact"),                                       # no ties, n = 50
+    (list(range(1, 52)), "normal approximation (no continuity correction)"),  # n = 51
+    ([1, 1, 2, 3, -4, 5], "exact conditional (ties or zeros)"),          # ties, n = 6
+    ([0, 1, 2, 3, -4, 5, 6, 7, 8, 9, 10, 11, 12], "exact conditional (ties or zeros)"),  # zero, n = 13
+    ([0] + list(range(1, 14)), "normal approximation (no continuity correction)"),  # zero, n = 14
+])
+def test_signed_rank_variant_is_scipys_choice_for_each_size_ties_and_zeros(values, variant):
+    from livingpaper.stats import signed_rank_variant
+
+    assert signed_rank_variant(np.array(values, dtype=float)) == variant
+
+
+def test_signed_rank_normal_approximation_has_no_continuity_correction_and_matches_rs_formula():
+    # Fifteen changes with ties and a zero: above 13 values scipy (and the book) use the normal
+    # approximation. R's formula, by hand (zeros dropped, tie-corrected variance, correct = FALSE):
+    # R: wilcox.test(d, exact = FALSE, correct = FALSE)
+    d = np.array([0.3, 0.3, 0.5, -0.2, 0.0, 0.8, 0.3, 1.1, -0.5, 0.6, 0.2, 0.2, 0.9, 0.4, 0.7])
+    nonzero = d[d != 0]
+    n = nonzero.size
+    ranks = scipy_stats.rankdata(np.abs(nonzero))
+    v = ranks[nonzero > 0].sum()
+    _, counts = np.unique(np.abs(nonzero), return_counts=True)
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (counts**3 - counts).sum() / 48)
+    z = (v - n * (n + 1) / 4) / sigma
+    expected_p = math.erfc(abs(z) / math.sqrt(2))  # 2 * (1 - Phi(|z|))
+    res = paired_reduction(with_reductions(list(d)))
+    assert res.wilcoxon_method == "normal approximation (no continuity correction)"
+    assert res.wilcoxon_v == v
+    assert res.wilcoxon_p == pytest.approx(expected_p, rel=1e-12)
+    # The same with R's default continuity correction would differ: the book does not use it.
+    corrected = math.erfc((abs(v - n * (n + 1) / 4) - 0.5) / sigma / math.sqrt(2))
+    assert abs(res.wilcoxon_p - corrected) > 5e-4
+
+
+def test_every_variant_has_the_r_call_that_reproduces_it():
+    from livingpaper import stats as lp_stats
+
+    calls = lp_stats.SIGNED_RANK_R_CALLS
+    assert set(calls) == {lp_stats.SIGNED_RANK_EXACT, lp_stats.SIGNED_RANK_CONDITIONAL, lp_stats.SIGNED_RANK_NORMAL}
+    assert "exact = TRUE" in calls[lp_stats.SIGNED_RANK_EXACT]
+    assert 'zero.method = "Wilcoxon"' in calls[lp_stats.SIGNED_RANK_CONDITIONAL]
+    assert "correct = FALSE" in calls[lp_stats.SIGNED_RANK_NORMAL]
+
+
+@pytest.mark.parametrize(("p", "text"), [
+    (None, "–"), (float("nan"), "–"), (5.8e-07, "< 0.0001"), (0.0, "< 0.0001"), (0.0001, "0.00010"),
+    (0.00043, "0.00043"), (0.0122, "0.0122"), (0.2284, "0.228"), (1.0, "1.00"),
+])
+def test_table_cells_print_p_as_the_prose_does(p, text):
+    from livingpaper.stats import format_p_cell
+
+    assert format_p_cell(p) == text
+
+
+# ---------------------------------------------------------------------------
+# Bounds at the precision shown (issue 12, point 8)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "decimals", "down", "up"), [
+    (2.2523, 1, 2.2, 2.3),      # "at least 2.3 times" would overstate a bound of 2.25
+    (0.69337, 2, 0.69, 0.70),   # "at most 0.69" would understate a bound of 0.6934
+    (2.25, 1, 2.2, 2.3),
+    (0.69, 2, 0.69, 0.69),      # a value already at the precision stays (no float-noise step)
+    (0.1 + 0.2, 1, 0.3, 0.3),   # 0.30000000000000004
+    (0.0801237, 3, 0.080, 0.081),
+])
+def test_lower_bounds_round_down_and_upper_bounds_round_up(x, decimals, down, up):
+    from livingpaper.stats import round_down, round_up
+
+    assert round_down(x, decimals) == pytest.approx(down, abs=1e-12)
+    assert round_up(x, decimals) == pytest.approx(up, abs=1e-12)
+    assert round_down(x, decimals) <= x + 1e-12 and round_up(x, decimals) >= x - 1e-12
+
+
+# ---------------------------------------------------------------------------
+# Multiplicity (issue 12, point 5)
+# ---------------------------------------------------------------------------
+
+
+def test_holm_matches_the_step_down_procedure_by_hand_and_leaves_missing_p_out():
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), method = "holm") -> 0.03 0.06 0.06 0.02
+    # By hand (m = 4): sorted 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06;
+    # 0.04 x 1 = 0.04 -> raised to 0.06 (non-decreasing).
+    from livingpaper.stats import holm
+
+    tests = pd.DataFrame({"name": list("abcde"), "p": [0.01, 0.04, None, 0.03, 0.005]})
+    out = holm(tests)
+    assert list(out["in_family"]) == [True, True, False, True, True]
+    assert out["p_holm"].tolist()[:2] == pytest.approx([0.03, 0.06], abs=1e-15)
+    assert math.isnan(out["p_holm"].iloc[2])
+    assert out["p_holm"].tolist()[3:] == pytest.approx([0.06, 0.02], abs=1e-15)
+
+
+def test_holm_caps_adjusted_p_at_one():
+    from livingpaper.stats import holm
+
+    out = holm(pd.DataFrame({"p": [0.6, 0.7, 0.9]}))
+    # By hand: 0.6 x 3 = 1.8 -> 1; then max(1, ...) = 1 for the others.
+    assert out["p_holm"].tolist() == [1.0, 1.0, 1.0]
+
+
+# ---------------------------------------------------------------------------
+# The reconstruction's copula (issue 12, point 11)
+# ---------------------------------------------------------------------------
+
+
+def test_rank_correlation_of_a_gaussian_copula_is_six_over_pi_arcsin_half_rho():
+    from livingpaper.stats import spearman_of_gaussian_copula
+
+    # Closed form (Pearson 1907; Kruskal 1958): 0 -> 0, +/-1 -> +/-1, 0.5 -> 0.48258.
+    assert spearman_of_gaussian_copula(0.0) == 0.0
+    assert spearman_of_gaussian_copula(1.0) == pytest.approx(1.0)
+    assert spearman_of_gaussian_copula(-1.0) == pytest.approx(-1.0)
+    assert spearman_of_gaussian_copula(0.5) == pytest.approx(0.482584, abs=5e-7)
+    # And by simulation, independent of the formula: 200,000 seeded bivariate normal pairs.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(200_000)
+    y = 0.44 * x + math.sqrt(1 - 0.44**2) * rng.standard_normal(200_000)
+    assert scipy_stats.spearmanr(x, y).statistic == pytest.approx(spearman_of_gaussian_copula(0.44), abs=0.005)
+    with pytest.raises(ValueError):
+        spearman_of_gaussian_copula(1.5)

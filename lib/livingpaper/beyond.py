@@ -22,7 +22,16 @@ key                             what
 ``safety``                      serious adverse events: rate and exact 95 % upper bound
 ``power``                       randomised trial enrolling patients like the whole cohort
 ``power_severe``                the same, severe patients only
+``regression_to_mean_at_ancova_slope``  severe group, with r read off the ANCOVA slope
+``change_on_baseline``          fall regressed on baseline, tested against RTM's 1 - r
+``multiplicity``                the family of p-values of the chapter, Holm-adjusted
 =============================== ==========================================================
+
+Every p-value of the chapter *How much of the effect is real?* that tests a hypothesis
+(:data:`P_VALUE_FAMILY`) also gets a Holm-adjusted p, ``<field>_holm``, beside it in its
+section. With ``reconstructed=True`` each section that reflects a choice of the
+reconstruction carries its ``reconstruction_caveat``
+(:func:`livingpaper.analysis.reconstruction_caveats`).
 
 The regression-to-the-mean anchors (population mean and SD of HbA1c, within-person
 variability, the test-retest correlation and their citations) are passed in as an
@@ -42,18 +51,22 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown
 
-from . import analysis, consistency, power, safety, sensitivity
+import dataclasses
+
+from . import analysis, consistency, power, safety, sensitivity, stats
 from .analysis import Parameters
 from .dataset import Cohort
-from .report import escape, markdown_table
-from .stats import format_p
+from .report import escape, markdown_table, reconstruction_note
+from .stats import TidyResult, format_p, format_p_cell, round_down, round_up, significant_decimals
 
 __all__ = [
     "RTM_GROUPS",
     "ROBUST_GROUPS",
     "TRIAL_DROPOUT",
     "TRIAL_GROUPS",
+    "P_VALUE_FAMILY",
     "Beyond",
+    "Multiplicity",
     "analyse",
     "sections",
 ]
@@ -77,6 +90,67 @@ def _anchor(anchors: Any, name: str) -> float:
     return float(value)
 
 
+#: Significance level against which raw and Holm-adjusted p-values are counted.
+ALPHA = 0.05
+#: Every p-value the chapter *How much of the effect is real?* reports for a test of its
+#: own: ``(section, field, what it tests)``. They are adjusted together (Holm 1979).
+#: Re-readings of the same test at another correlation (``*_own_baseline``, the ANCOVA
+#: slope) are sensitivity analyses of a member, not members.
+P_VALUE_FAMILY = (
+    ("regression_to_mean", "residual_p", "Severe group: fall beyond regression to the mean"),
+    ("regression_to_mean_moderate", "residual_p", "Moderate group: fall beyond regression to the mean"),
+    ("regression_to_mean_overall", "residual_p", "All patients: fall beyond regression to the mean"),
+    ("ancova", "adjusted_p", "Baseline-adjusted fall, read at the population mean"),
+    ("ancova", "slope_vs_one_p", "Post-treatment on baseline HbA1c: slope against 1"),
+    ("change_on_baseline", "excess_p", "Fall on baseline: slope beyond regression to the mean"),
+    ("bootstrap", "wilcoxon_p", "All patients: Wilcoxon signed-rank"),
+    ("bootstrap_moderate", "wilcoxon_p", "Moderate group: Wilcoxon signed-rank"),
+    ("bootstrap_severe", "wilcoxon_p", "Severe group: Wilcoxon signed-rank"),
+    ("dose_regression", "p", "Fall per tenfold dose, baseline-adjusted"),
+    ("dose_regression", "unadjusted_p", "Fall per tenfold dose, unadjusted"),
+    ("dose_regression", "baseline_excess_p", "Dose model: baseline slope beyond regression to the mean"),
+    ("followup", "p", "Fall per year of follow-up, baseline-adjusted"),
+    ("followup", "spearman_p", "Follow-up and fall: rank correlation"),
+    ("source_comparison", "welch_p", "MSC sources: Welch's ANOVA"),
+    ("source_comparison", "kruskal_p", "MSC sources: Kruskal–Wallis"),
+)
+
+
+@dataclass(frozen=True)
+class Multiplicity(TidyResult):
+    """The family of p-values of the chapter beyond the paper (``results.json``:
+    ``multiplicity``); each member's Holm-adjusted p is in its own section.
+
+    Attributes
+    ----------
+    estimable : bool
+        Whether at least one test of the family has a p.
+    reason : str or None
+    method : str
+    alpha : float
+    n_tests : int
+        Tests of :data:`P_VALUE_FAMILY` with a p (the others could not be made).
+    n_below_alpha, n_below_alpha_holm : int
+        Raw and Holm-adjusted p-values below ``alpha``.
+    smallest_p, smallest_p_holm : float or None
+    tests : str
+        The members with a p, ``section.field``, comma-separated.
+    reconstruction_caveat : str or None
+    """
+
+    estimable: bool
+    reason: str | None
+    method: str
+    alpha: float
+    n_tests: int
+    n_below_alpha: int
+    n_below_alpha_holm: int
+    smallest_p: float | None
+    smallest_p_holm: float | None
+    tests: str
+    reconstruction_caveat: str | None = None
+
+
 @dataclass(frozen=True)
 class Beyond:
     """Every result of the two chapters, as tidy result objects (see :func:`analyse`)."""
@@ -90,25 +164,81 @@ class Beyond:
     source_comparison: sensitivity.SourceComparison
     safety: safety.SafetyBound
     trials: dict[str, power.TrialPlan]
+    rtm_at_slope: sensitivity.RegressionToMean | None = None
+    change_on_baseline: sensitivity.ChangeOnBaseline | None = None
+    multiplicity: Multiplicity | None = None
+    family: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def results(self) -> dict[str, TidyResult]:
+        """The result of every ``results.json`` section, in the order of the module docstring."""
+        out: dict[str, TidyResult] = {"published_consistency": self.consistency}
+        for i, group in enumerate(RTM_GROUPS):
+            out["regression_to_mean" if i == 0 else f"regression_to_mean_{group}"] = self.rtm[group]
+        out["ancova"] = self.ancova
+        for i, group in enumerate(ROBUST_GROUPS):
+            out["bootstrap" if i == 0 else f"bootstrap_{group}"] = self.robust[group]
+        out["dose_regression"] = self.dose_regression
+        out["followup"] = self.followup
+        out["source_comparison"] = self.source_comparison
+        out["safety"] = self.safety
+        for i, group in enumerate(TRIAL_GROUPS):
+            out["power" if i == 0 else f"power_{group}"] = self.trials[group]
+        for key, value in (("regression_to_mean_at_ancova_slope", self.rtm_at_slope),
+                           ("change_on_baseline", self.change_on_baseline), ("multiplicity", self.multiplicity)):
+            if value is not None:
+                out[key] = value
+        return out
 
     def sections(self) -> dict[str, dict[str, Any]]:
         """The ``results.json`` sections, in the order of the module docstring."""
-        out: dict[str, dict[str, Any]] = {"published_consistency": self.consistency.to_dict()}
-        for i, group in enumerate(RTM_GROUPS):
-            out["regression_to_mean" if i == 0 else f"regression_to_mean_{group}"] = self.rtm[group].to_dict()
-        out["ancova"] = self.ancova.to_dict()
-        for i, group in enumerate(ROBUST_GROUPS):
-            out["bootstrap" if i == 0 else f"bootstrap_{group}"] = self.robust[group].to_dict()
-        out["dose_regression"] = self.dose_regression.to_dict()
-        out["followup"] = self.followup.to_dict()
-        out["source_comparison"] = self.source_comparison.to_dict()
-        out["safety"] = self.safety.to_dict()
-        for i, group in enumerate(TRIAL_GROUPS):
-            out["power" if i == 0 else f"power_{group}"] = self.trials[group].to_dict()
-        return out
+        return {key: result.to_dict() for key, result in self.results().items()}
+
+    def replaced(self, key: str, result: TidyResult) -> "Beyond":
+        """The same analysis with the result of section ``key`` replaced."""
+        for prefix, attribute, groups in (("regression_to_mean", "rtm", RTM_GROUPS),
+                                          ("bootstrap", "robust", ROBUST_GROUPS),
+                                          ("power", "trials", TRIAL_GROUPS)):
+            names = {(prefix if i == 0 else f"{prefix}_{g}"): g for i, g in enumerate(groups)}
+            if key in names:
+                return dataclasses.replace(self, **{attribute: {**getattr(self, attribute), names[key]: result}})
+        attribute = {"published_consistency": "consistency", "regression_to_mean_at_ancova_slope": "rtm_at_slope"}
+        return dataclasses.replace(self, **{attribute.get(key, key): result})
 
 
-def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[str, Any] | None = None) -> Beyond:
+def _with_holm(result: Beyond) -> Beyond:
+    """Holm-adjust the family (:data:`P_VALUE_FAMILY`) and put each adjusted p beside its raw p."""
+    sections = result.results()
+    rows = [{"section": s, "field": f, "label": label, "p": getattr(sections[s], f)}
+            for s, f, label in P_VALUE_FAMILY]
+    family = stats.holm(pd.DataFrame(rows, columns=["section", "field", "label", "p"]))
+    for row in family.itertuples(index=False):
+        if row.in_family:
+            current = result.results()[row.section]
+            result = result.replaced(row.section, dataclasses.replace(current, **{f"{row.field}_holm": float(row.p_holm)}))
+    members = family[family["in_family"]]
+    raw, adjusted = members["p"].astype(float), members["p_holm"].astype(float)
+    summary = Multiplicity(
+        estimable=bool(len(members)),
+        reason=None if len(members) else "Not estimable: none of the tests of the chapter could be made.",
+        method="Holm (statsmodels multipletests)", alpha=ALPHA, n_tests=int(len(members)),
+        n_below_alpha=int((raw < ALPHA).sum()), n_below_alpha_holm=int((adjusted < ALPHA).sum()),
+        smallest_p=float(raw.min()) if len(members) else None,
+        smallest_p_holm=float(adjusted.min()) if len(members) else None,
+        tests=", ".join(f"{s}.{f}" for s, f in zip(members["section"], members["field"])),
+    )
+    return dataclasses.replace(result, multiplicity=summary, family=family)
+
+
+def _with_caveats(result: Beyond, reconstructed: bool) -> Beyond:
+    for key, value in result.results().items():
+        caveated = analysis.with_caveat(value, key, reconstructed)
+        if caveated is not value:
+            result = result.replaced(key, caveated)
+    return result
+
+
+def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[str, Any] | None = None,
+            reconstructed: bool = False) -> Beyond:
     """Run every analysis beyond the paper on this cohort.
 
     Parameters
@@ -121,10 +251,15 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         Regression-to-the-mean anchors (attributes listed in the module docstring).
     published : dict, optional
         The published figures (default: ``data/published.yaml``).
+    reconstructed : bool
+        Whether the data are the reconstructed cohort: the sections that reflect its
+        choices then carry their ``reconstruction_caveat``.
     """
     mu, r = _anchor(anchors, "population_mean_percent"), _anchor(anchors, "reliability")
+    cv, sd = _anchor(anchors, "within_person_cv"), _anchor(anchors, "population_sd_percent")
     populations = {g: analysis.population(cohort, g, params) for g in ("overall", "moderate", "severe")}
-    rtm = {g: sensitivity.regression_to_mean(populations[g], mu, r, group=g) for g in RTM_GROUPS}
+    rtm = {g: sensitivity.regression_to_mean(populations[g], mu, r, group=g, within_person_cv=cv, population_sd=sd)
+           for g in RTM_GROUPS}
     robust = {g: sensitivity.robust_intervals(populations[g], group=g) for g in ROBUST_GROUPS}
     trials = {}
     for g in TRIAL_GROUPS:
@@ -137,22 +272,27 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
             dropout=TRIAL_DROPOUT,
         )
     analysed = cohort.analysed
-    return Beyond(
+    ancova = sensitivity.ancova(analysed, centre=mu)
+    result = Beyond(
         consistency=consistency.audit(published),
         rtm=rtm,
-        ancova=sensitivity.ancova(analysed, centre=mu),
+        ancova=ancova,
         robust=robust,
-        dose_regression=sensitivity.dose_regression(analysed.dropna(subset=["dose_cells"])),
-        followup=sensitivity.followup_regression(analysed),
+        dose_regression=sensitivity.dose_regression(analysed.dropna(subset=["dose_cells"]), reliability=r),
+        followup=sensitivity.followup_regression(analysed, reliability=r),
         source_comparison=sensitivity.source_comparison(analysed),
         safety=safety.serious_adverse_events(cohort.data),
         trials=trials,
+        rtm_at_slope=sensitivity.regression_to_mean_at_slope(populations[RTM_GROUPS[0]], mu, ancova.slope,
+                                                             group=RTM_GROUPS[0]),
+        change_on_baseline=sensitivity.change_on_baseline(analysed, r),
     )
+    return _with_caveats(_with_holm(result), reconstructed)
 
 
-def sections(cohort: Cohort, params: Parameters, anchors: Any) -> dict[str, dict[str, Any]]:
+def sections(cohort: Cohort, params: Parameters, anchors: Any, reconstructed: bool = False) -> dict[str, dict[str, Any]]:
     """The ``results.json`` sections beyond the paper (keys in the module docstring)."""
-    return analyse(cohort, params, anchors).sections()
+    return analyse(cohort, params, anchors, reconstructed=reconstructed).sections()
 
 
 # ---------------------------------------------------------------------------
@@ -194,6 +334,14 @@ def _ci(low: float | None, high: float | None, decimals: int = 2) -> str:
     return "–" if low is None or high is None else f"{low:.{decimals}f} to {high:.{decimals}f}"
 
 
+def _bounds(low: float | None, high: float | None, decimals: int = 2) -> str:
+    """A range of what the figures allow, widened to the precision shown: the lower end
+    rounded down and the upper end rounded up, so that neither bound is overstated."""
+    if low is None or high is None:
+        return "–"
+    return f"{round_down(low, decimals):.{decimals}f} to {round_up(high, decimals):.{decimals}f}"
+
+
 def _pct(x: float | None, decimals: int = 1) -> str:
     return "–" if x is None else f"{100 * x:.{decimals}f} %"
 
@@ -203,6 +351,20 @@ def _because(reason: str | None) -> str:
     text = reason or "no reason was given."
     prefix = "Not estimable: "
     return escape(text[len(prefix):] if text.startswith(prefix) else text)
+
+
+def _p(p: float | None, p_holm: float | None = None) -> str:
+    """A raw p with its Holm-adjusted p beside it (the chapter's family of tests)."""
+    text = format_p(p)
+    if p is not None and p_holm is not None:
+        text += f", Holm-adjusted {format_p(p_holm)}"
+    return text
+
+
+def _with_note(text: str, result: Any) -> Markdown:
+    """A headline followed, on the reconstructed cohort, by what the reconstruction chose."""
+    note = reconstruction_note(getattr(result, "reconstruction_caveat", None))
+    return Markdown(text + (f"\n\n{note}" if note else ""))
 
 
 def _cite(anchors: Any, field: str) -> str:
@@ -220,41 +382,88 @@ def anchors_note(anchors: Any) -> Markdown:
         f"**{mu:.1f} %** with an SD of **{sd:.1f} %** between patients{_cite(anchors, 'population_mean_percent')}, "
         f"and a within-person coefficient of variation of HbA1c in type 2 diabetes of **{cv:.3f}**"
         f"{_cite(anchors, 'within_person_cv')}, i.e. a within-person SD of {sw:.2f} percentage points at "
-        f"{mu:.1f} %. The test–retest correlation is then r = 1 − {sw:.2f}² / {sd:.1f}² = **{r:.2f}**."
+        f"{mu:.1f} %. The test–retest correlation is then r = 1 − {sw:.2f}² / {sd:.1f}² = **{r:.2f}**. "
+        "A coefficient of variation means that the within-person SD grows with the level of HbA1c: at a "
+        "group's own, higher mean baseline it is larger and r smaller, which the second table below shows."
     )
 
 
+def _side(low: float | None, high: float | None) -> str:
+    """Where a confidence interval lies relative to zero, in words."""
+    if low is None or high is None:
+        return "cannot be placed"
+    return "lies above zero" if low > 0 else ("lies below zero" if high < 0 else "includes zero")
+
+
+def _threshold_sentence(res: sensitivity.RegressionToMean) -> str:
+    """Where the conclusion of the residual test flips, beside its p."""
+    p = _p(res.residual_p, res.residual_p_holm)
+    side = _side(res.residual_ci95_low, res.residual_ci95_high)
+    threshold = res.reliability_threshold
+    if threshold is None:
+        return (f" Its interval lies above zero at every test–retest correlation between 0 and 1 ({p} at "
+                f"r = {res.reliability:.2f}).")
+    if threshold >= 1.0:
+        return (f" The interval {side} at r = {res.reliability:.2f}, and would not lie above zero at any "
+                f"correlation, even with no regression to the mean at all ({p} at r = {res.reliability:.2f}).")
+    if res.residual_ci95_low is not None and res.residual_ci95_low > 0:
+        return (f" The interval lies above zero at r = {res.reliability:.2f}, but only for correlations above "
+                f"**{threshold:.2f}**: at or below that, and nobody has measured the correlation in these "
+                f"patients, it reaches zero ({p} at r = {res.reliability:.2f}).")
+    return (f" The interval {side} at r = {res.reliability:.2f}; it would lie above zero only if the test–retest "
+            f"correlation, which nobody has measured in these patients, were above **{threshold:.2f}** ({p} at "
+            f"r = {res.reliability:.2f}).")
+
+
+def _own_baseline_sentence(res: sensitivity.RegressionToMean) -> str:
+    if res.within_person_cv is None or res.within_person_sd_own_baseline is None:
+        return ""
+    head = (f" With the within-person SD taken at the group's own mean baseline instead of the population mean "
+            f"({res.within_person_cv:.3f} × {res.baseline_mean:.2f} % = {res.within_person_sd_own_baseline:.2f} "
+            "points)")
+    if res.reliability_own_baseline is None:
+        return head + (", it exceeds the SD between patients, so no test–retest correlation follows from "
+                       "the anchors.")
+    text = (f"{head}, r is **{res.reliability_own_baseline:.2f}**, regression to the mean explains "
+            f"{res.expected_rtm_reduction_own_baseline:.2f} points, and the fall beyond it is "
+            f"**{res.residual_reduction_own_baseline:.2f}**")
+    if res.residual_ci95_low_own_baseline is None:
+        return text + "."
+    side = _side(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)
+    return text + (f" (95% CI {_ci(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)}, "
+                   f"which {side}).")
+
+
 def rtm_headline(res: sensitivity.RegressionToMean) -> Markdown:
-    """One sentence: how much of the group's fall regression to the mean explains."""
+    """How much of the group's fall regression to the mean explains, and how the answer
+    moves with the test-retest correlation."""
     who = _GROUP_NAMES.get(res.group, res.group)
     if res.n == 0 or res.observed_mean_reduction is None:
-        return Markdown(f"Regression to the mean cannot be assessed in the {escape(who)}: {_because(res.reason)}")
+        return _with_note(f"Regression to the mean cannot be assessed in the {escape(who)}: {_because(res.reason)}",
+                          res)
     fall = res.observed_mean_reduction
     text = (f"In the {who} (n = {res.n}, mean baseline {res.baseline_mean:.2f} %), regression to the mean alone "
             f"would lower HbA1c by **{res.expected_rtm_reduction:.2f}** of the observed "
             f"{fall:.2f} percentage points at r = {res.reliability:.2f}")
     if res.share_explained is not None:
-        text += f" ({100 * res.share_explained:.0f} % of it)"
+        text += (f" ({100 * res.share_explained:.0f} % of it)" if res.share_explained <= 1
+                 else " (more than the whole observed fall)")
     if not res.estimable:
-        return Markdown(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
-                               f"interval: {_because(res.reason)}")
+        return _with_note(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
+                                 f"interval: {_because(res.reason)}", res)
     text += (f"; the fall beyond it is **{res.residual_reduction:.2f} percentage points** (95% CI "
-             f"{_ci(res.residual_ci95_low, res.residual_ci95_high)}; {format_p(res.residual_p)}).")
+             f"{_ci(res.residual_ci95_low, res.residual_ci95_high)}).")
+    text += _threshold_sentence(res)
     if res.reliability_explaining_all is not None:
         text += (f" Regression to the mean would explain the whole fall if the test–retest correlation were "
                  f"{res.reliability_explaining_all:.2f} or lower.")
-    if res.reliability_threshold is None:
-        text += " At every correlation between 0 and 1 the interval of the remaining fall stays above zero."
-    elif res.reliability_threshold >= 1.0:
-        text += " Even without regression to the mean, the interval of the fall includes zero."
-    else:
-        text += (f" Its 95% interval reaches zero at a correlation of {res.reliability_threshold:.2f} "
-                 "and below.")
-    return Markdown(text)
+    text += _own_baseline_sentence(res)
+    return _with_note(text, res)
 
 
 def rtm_table(rtm: dict[str, sensitivity.RegressionToMean]) -> str:
-    """The regression-to-the-mean decomposition, one row per group."""
+    """The regression-to-the-mean decomposition, one row per group; each p beside the
+    correlation at which its conclusion flips."""
     rows = []
     for g in ("overall", "moderate", "severe"):
         res = rtm[g]
@@ -262,50 +471,128 @@ def rtm_table(rtm: dict[str, sensitivity.RegressionToMean]) -> str:
             _GROUP_NAMES[g].capitalize(), f"{res.n}", _n(res.baseline_mean), _n(res.observed_mean_reduction),
             _n(res.expected_rtm_reduction), _n(res.residual_reduction),
             _ci(res.residual_ci95_low, res.residual_ci95_high),
-            "–" if res.residual_p is None else f"{res.residual_p:.3g}",
-            "none in [0, 1]" if res.reliability_explaining_all is None else f"≤ {res.reliability_explaining_all:.2f}",
+            format_p_cell(res.residual_p), format_p_cell(res.residual_p_holm),
             ("–" if not res.estimable else "none in [0, 1]" if res.reliability_threshold is None
              else f"≤ {res.reliability_threshold:.2f}"),
+            "none in [0, 1]" if res.reliability_explaining_all is None else f"≤ {res.reliability_explaining_all:.2f}",
         ])
     frame = pd.DataFrame(rows, columns=[
         "Population", "n", "Mean baseline, %", "Observed fall", "Expected from RTM", "Fall beyond RTM",
-        "95% CI (beyond RTM)", "p (beyond RTM = 0)", "r at which RTM explains all", "r at which the CI reaches 0"])
+        "95% CI (beyond RTM)", "p (beyond RTM = 0)", "Holm-adjusted p", "r at which the CI reaches 0",
+        "r at which RTM explains all"])
+    return markdown_table(frame, escape_cells=False)
+
+
+def rtm_own_baseline_table(rtm: dict[str, sensitivity.RegressionToMean]) -> str:
+    """The decomposition again, with the within-person SD at each group's own mean baseline."""
+    rows = []
+    for g in ("overall", "moderate", "severe"):
+        res = rtm[g]
+        rows.append([
+            _GROUP_NAMES[g].capitalize(), _n(res.baseline_mean), _n(res.within_person_sd_own_baseline),
+            _n(res.reliability_own_baseline), _n(res.expected_rtm_reduction_own_baseline),
+            _n(res.residual_reduction_own_baseline),
+            _ci(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline),
+            format_p_cell(res.residual_p_own_baseline),
+        ])
+    frame = pd.DataFrame(rows, columns=[
+        "Population", "Mean baseline, %", "Within-person SD at that level", "r", "Expected from RTM",
+        "Fall beyond RTM", "95% CI (beyond RTM)", "p (beyond RTM = 0)"])
     return markdown_table(frame, escape_cells=False)
 
 
 def ancova_headline(res: sensitivity.Ancova) -> Markdown:
-    """One sentence: the baseline-adjusted fall and the slope on baseline."""
+    """The baseline-adjusted fall, said as what it is: a prediction at the population mean."""
     if not res.estimable:
-        return Markdown(f"The baseline-adjusted analysis is not estimable: {_because(res.reason)}")
-    text = (f"Regressing post-treatment on baseline HbA1c (n = {res.n}), a patient starting at {res.centre:.1f} % "
-            f"would be expected to fall by **{res.adjusted_reduction:.2f} percentage points** (95% CI "
-            f"{_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)}; {format_p(res.adjusted_p)}). Each percentage "
+        return _with_note(f"The baseline-adjusted analysis is not estimable: {_because(res.reason)}", res)
+    text = (f"Regressing post-treatment on baseline HbA1c (n = {res.n}), the predicted fall at a baseline of "
+            f"{res.centre:.1f} %, the population mean, is **{res.adjusted_reduction:.2f} percentage points** (95% CI "
+            f"{_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)}; {_p(res.adjusted_p, res.adjusted_p_holm)}). "
+            f"This is not the fall of a typical patient of this cohort, whose mean baseline is "
+            f"{res.baseline_mean:.2f} %: it is read where regression to the mean would be zero. Each percentage "
             f"point of higher baseline went with {res.slope:.2f} points of higher post-treatment HbA1c (95% CI "
             f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}); a slope of 1 would mean that the fall does not "
-            f"depend on the baseline ({format_p(res.slope_vs_one_p)} against 1).")
+            f"depend on the baseline ({_p(res.slope_vs_one_p, res.slope_vs_one_p_holm)} against 1).")
     if res.reason:
         text += f" {escape(res.reason)}"
-    return Markdown(text)
+    return _with_note(text, res)
+
+
+def rtm_ancova_agreement(result: "Beyond") -> Markdown:
+    """Why the regression to the mean above and the ANCOVA give different answers, and the
+    consequence of reading the ANCOVA slope as the test-retest correlation."""
+    res, at_slope = result.ancova, result.rtm_at_slope
+    central = result.rtm[RTM_GROUPS[0]]
+    if not res.estimable or at_slope is None:
+        return Markdown("Without a baseline-adjusted slope the two analyses cannot be set side by side.")
+    who = _GROUP_NAMES.get(at_slope.group, at_slope.group)
+    text = (f"**Why the two analyses differ.** The adjusted fall is the observed fall minus (1 − slope) × (mean "
+            f"baseline − {res.centre:.1f} %): exactly the fall beyond regression to the mean of the previous "
+            f"section with r replaced by the fitted slope. The slope, **{res.slope:.2f}** (95% CI "
+            f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}), ")
+    if res.slope_ci95_high is not None and res.slope_ci95_high < central.reliability:
+        text += f"lies well below the r = {central.reliability:.2f} taken from the literature. "
+    elif res.slope_ci95_low is not None and res.slope_ci95_low > central.reliability:
+        text += f"lies above the r = {central.reliability:.2f} taken from the literature. "
+    else:
+        text += f"is compatible with the r = {central.reliability:.2f} taken from the literature. "
+    if at_slope.estimable and at_slope.residual_reduction is not None:
+        side = _side(at_slope.residual_ci95_low, at_slope.residual_ci95_high)
+        text += (f"Read as an estimate of r, it would leave the {who} **{at_slope.residual_reduction:.2f} "
+                 f"percentage points** beyond regression to the mean, instead of {_n(central.residual_reduction)} "
+                 f"(95% CI {_ci(at_slope.residual_ci95_low, at_slope.residual_ci95_high)}, which {side}). ")
+    else:
+        text += f"For the {who} it gives nothing: {_because(at_slope.reason)} "
+    if res.slope_ci95_high is not None and res.slope_ci95_high < central.reliability:
+        text += ("Two readings flatten the slope, and a single arm cannot tell them apart: a test–retest "
+                 "correlation over these years really that low (then regression to the mean explains most of the "
+                 "larger falls at high baselines), or a treatment effect that grows with the baseline (then the "
+                 "slope says nothing about r). Only a control group, or repeated baseline measurements, can "
+                 "separate them.")
+    else:
+        text += ("A slope this close to or above r gives no sign of a fall that grows with the baseline beyond "
+                 "regression to the mean; it cannot show either that regression to the mean is all there is. "
+                 "Only a control group, or repeated baseline measurements, can separate the two.")
+    return _with_note(text, at_slope)
 
 
 def ancova_table(res: sensitivity.Ancova) -> str:
     rows = [
         ("Patients (n)", f"{res.n}"),
-        ("Baseline at which the fall is read, %", f"{res.centre:.2f}"),
+        ("Mean baseline of the patients, %", _n(res.baseline_mean)),
+        ("Baseline at which the fall is read (population mean), %", f"{res.centre:.2f}"),
         ("Slope of post on baseline (95% CI)", f"{_n(res.slope)} ({_ci(res.slope_ci95_low, res.slope_ci95_high)})"),
-        ("p (slope = 1)", "–" if res.slope_vs_one_p is None else f"{res.slope_vs_one_p:.3g}"),
-        ("Expected post-treatment HbA1c at that baseline, %", _n(res.adjusted_post_mean)),
-        ("Baseline-adjusted fall, percentage points (95% CI)",
+        ("p (slope = 1)", format_p_cell(res.slope_vs_one_p)),
+        ("Holm-adjusted p (slope = 1)", format_p_cell(res.slope_vs_one_p_holm)),
+        ("Predicted post-treatment HbA1c at that baseline, %", _n(res.adjusted_post_mean)),
+        ("Predicted fall at that baseline, percentage points (95% CI)",
          f"{_n(res.adjusted_reduction)} ({_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)})"),
-        ("p (adjusted fall = 0)", "–" if res.adjusted_p is None else f"{res.adjusted_p:.3g}"),
+        ("p (predicted fall = 0)", format_p_cell(res.adjusted_p)),
+        ("Holm-adjusted p (predicted fall = 0)", format_p_cell(res.adjusted_p_holm)),
         ("R²", _n(res.r_squared, 3)),
         ("Residual SD, %", _n(res.residual_sd)),
     ]
     return markdown_table(pd.DataFrame(rows, columns=["Statistic", "Value"]), escape_cells=False)
 
 
+def change_headline(res: sensitivity.ChangeOnBaseline) -> Markdown:
+    """The fall regressed on the baseline, against the slope regression to the mean predicts."""
+    if not res.estimable:
+        return _with_note(f"The fall cannot be related to the baseline: {_because(res.reason)}", res)
+    text = (f"Each percentage point of higher baseline went with **{res.slope:.2f} points more fall** (95% CI "
+            f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}; n = {res.n}). Regression to the mean alone predicts "
+            f"{res.rtm_expected_slope:.2f} (1 − r at r = {res.reliability:.2f}), so the test that matters is "
+            f"against {res.rtm_expected_slope:.2f}, not against zero: the excess is **{res.excess:.2f} points** "
+            f"per point of baseline (95% CI {_ci(res.excess_ci95_low, res.excess_ci95_high)}; "
+            f"{_p(res.excess_p, res.excess_p_holm)}).")
+    if res.reliability_explaining_slope is not None:
+        text += (f" Regression to the mean alone would produce the whole slope only if r were "
+                 f"{res.reliability_explaining_slope:.2f}.")
+    return _with_note(text, res)
+
+
 def robust_headline(robust: dict[str, sensitivity.RobustIntervals]) -> Markdown:
-    """Do the distribution-free intervals tell the same story as the t intervals?"""
+    """Do the other intervals tell the same story as the t intervals?"""
     usable = [r for r in robust.values() if r.estimable]
     if not usable:
         return Markdown("No interval could be computed. " + " ".join(
@@ -319,16 +606,30 @@ def robust_headline(robust: dict[str, sensitivity.RobustIntervals]) -> Markdown:
         (agree if len(sides) == 1 else differ).append(_GROUP_NAMES.get(r.group, r.group))
     text = []
     if agree:
-        text.append(f"In {_listing(agree)}, the Student t, bootstrap and Wilcoxon intervals agree on whether the "
-                    "fall excludes zero.")
+        text.append(f"In {_listing(agree)}, the intervals that could be formed (Student t, bootstrap, Wilcoxon) "
+                    "agree on whether the fall excludes zero.")
     if differ:
         text.append(f"In {_listing(differ)}, they disagree: the conclusion there depends on the method.")
-    return Markdown(" ".join(text) + " The table gives the limits.")
+    for r in robust.values():
+        if r.estimable and not r.bootstrap_estimable and r.bootstrap_reason:
+            text.append(f"No bootstrap interval is given for {_listing([_GROUP_NAMES.get(r.group, r.group)])}: "
+                        f"{_because(r.bootstrap_reason)}")
+    caveats = {r.reconstruction_caveat for r in robust.values() if r.reconstruction_caveat}
+    body = " ".join(text) + " The table gives the limits."
+    note = "\n\n".join(reconstruction_note(c) for c in sorted(caveats))
+    return Markdown(body + (f"\n\n{note}" if note else ""))
 
 
 def _listing(names: list[str]) -> str:
     names = [("all patients" if n == "all patients" else f"the {n}") for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _bootstrap_cell(r: sensitivity.RobustIntervals) -> str:
+    if not r.bootstrap_estimable or r.bootstrap_ci95_low is None:
+        return "not reported" if r.estimable else "–"
+    return f"{_ci(r.bootstrap_ci95_low, r.bootstrap_ci95_high)}" + (f" ({r.bootstrap_method})"
+                                                                    if r.bootstrap_method else "")
 
 
 def robust_table(robust: dict[str, sensitivity.RobustIntervals]) -> str:
@@ -340,13 +641,12 @@ def robust_table(robust: dict[str, sensitivity.RobustIntervals]) -> str:
         "Patients (n)": lambda r: f"{r.n}",
         "Mean reduction": lambda r: _n(r.mean_reduction),
         "95% CI, Student t": lambda r: _ci(r.t_ci95_low, r.t_ci95_high),
-        "95% CI, bootstrap": lambda r: (f"{_ci(r.bootstrap_ci95_low, r.bootstrap_ci95_high)}"
-                                        + (f" ({r.bootstrap_method})" if r.bootstrap_method and
-                                           r.bootstrap_ci95_low is not None else "")),
+        "95% CI, bootstrap": _bootstrap_cell,
         "Median reduction": lambda r: _n(r.median_reduction),
         "Hodges–Lehmann estimate": lambda r: _n(r.hodges_lehmann),
         "95% CI, Wilcoxon signed-rank": lambda r: _ci(r.wilcoxon_ci95_low, r.wilcoxon_ci95_high),
-        "p, Wilcoxon signed-rank": lambda r: "–" if r.wilcoxon_p is None else f"{r.wilcoxon_p:.3g}",
+        "p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p),
+        "Holm-adjusted p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p_holm),
     }
     frame = pd.DataFrame({"Statistic (percentage points)": list(rows),
                           **{_GROUP_NAMES[g].capitalize(): [stat(robust[g], f) for f in rows.values()]
@@ -360,42 +660,46 @@ def _direction(slope: float) -> str:
 
 def dose_headline(res: sensitivity.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The dose regression is not estimable: {_because(res.reason)}")
-    return Markdown(
-        f"At the same baseline HbA1c, each tenfold higher dose went with a {_direction(res.slope)} fall by "
-        f"**{abs(res.slope):.2f} percentage points** (95% CI {_ci(res.ci95_low, res.ci95_high)}; "
-        f"{format_p(res.p)}; n = {res.n}). Without the baseline in the model: {res.unadjusted_slope:.2f} per tenfold "
-        f"dose ({format_p(res.unadjusted_p)}). Each percentage point of higher baseline went with "
-        f"{res.reduction_per_baseline_point:.2f} points more fall ({format_p(res.baseline_p)})."
-    )
+        return _with_note(f"The dose regression is not estimable: {_because(res.reason)}", res)
+    text = (f"At the same baseline HbA1c, each tenfold higher dose went with a {_direction(res.slope)} fall by "
+            f"**{abs(res.slope):.2f} percentage points** (95% CI {_ci(res.ci95_low, res.ci95_high)}; "
+            f"{_p(res.p, res.p_holm)}; n = {res.n}). Without the baseline in the model: {res.unadjusted_slope:.2f} "
+            f"per tenfold dose ({_p(res.unadjusted_p, res.unadjusted_p_holm)}).")
+    if res.baseline_excess is not None:
+        text += (f" Each percentage point of higher baseline went with {res.reduction_per_baseline_point:.2f} points "
+                 f"more fall, of which regression to the mean alone predicts {res.baseline_slope_rtm_expected:.2f} "
+                 f"(1 − r): the excess is {res.baseline_excess:.2f} (95% CI "
+                 f"{_ci(res.baseline_excess_ci95_low, res.baseline_excess_ci95_high)}; "
+                 f"{_p(res.baseline_excess_p, res.baseline_excess_p_holm)}).")
+    return _with_note(text, res)
 
 
 def followup_headline(res: sensitivity.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The follow-up analysis is not estimable: {_because(res.reason)}")
+        return _with_note(f"The follow-up analysis is not estimable: {_because(res.reason)}", res)
     trend = "smaller" if res.slope < 0 else "larger"
-    return Markdown(
+    return _with_note(
         f"Follow-up ran from {res.predictor_min:.0f} to {res.predictor_max:.0f} months. At the same baseline, "
         f"patients measured one year later had a {trend} fall by **{abs(res.slope):.2f} percentage points** "
-        f"(95% CI {_ci(res.ci95_low, res.ci95_high)} per year; {format_p(res.p)}; n = {res.n}); the rank "
-        f"correlation of follow-up with the fall was ρ = {_n(res.spearman_rho)} ({format_p(res.spearman_p)})."
-    )
+        f"(95% CI {_ci(res.ci95_low, res.ci95_high)} per year; {_p(res.p, res.p_holm)}; n = {res.n}); the rank "
+        f"correlation of follow-up with the fall was ρ = {_n(res.spearman_rho)} "
+        f"({_p(res.spearman_p, res.spearman_p_holm)}).", res)
 
 
 def source_headline(res: sensitivity.SourceComparison) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The comparison of MSC sources is not estimable: {_because(res.reason)}")
+        return _with_note(f"The comparison of MSC sources is not estimable: {_because(res.reason)}", res)
     parts = []
     if res.welch_p is not None:
         parts.append(f"Welch's ANOVA F({res.welch_df_num:.0f}, {res.welch_df_denom:.1f}) = {res.welch_f:.2f}, "
-                     f"{format_p(res.welch_p)}")
+                     f"{_p(res.welch_p, res.welch_p_holm)}")
     if res.kruskal_p is not None:
-        parts.append(f"Kruskal–Wallis H = {res.kruskal_h:.2f}, {format_p(res.kruskal_p)}")
+        parts.append(f"Kruskal–Wallis H = {res.kruskal_h:.2f}, {_p(res.kruskal_p, res.kruskal_p_holm)}")
     names = ", ".join(_SOURCE_NAMES.get(s, s).lower() for s in res.groups_compared.split(", "))
     text = f"Comparing the fall between {res.n_groups_compared} MSC sources ({names}): {'; '.join(parts)}."
     if res.reason:
         text += f" {escape(res.reason)}"
-    return Markdown(text)
+    return _with_note(text, res)
 
 
 def source_table(res: sensitivity.SourceComparison) -> str:
@@ -407,23 +711,30 @@ def source_table(res: sensitivity.SourceComparison) -> str:
 
 def safety_headline(res: safety.SafetyBound) -> Markdown:
     if not res.estimable:
-        return Markdown(f"The rate of serious adverse events is not estimable: {_because(res.reason)}")
-    text = (f"{res.events} of {res.n} treated patients had a serious adverse event ({_pct(res.rate)}). The exact "
-            f"95% confidence interval of the rate runs from {_pct(res.lower95)} to **{_pct(res.upper95)}**")
-    if res.events == 0 and res.upper95 < 0.5:
-        text += (f": a true rate as high as about 1 in {math.floor(1 / res.upper95):d} patients is compatible "
-                 "with seeing none.")
+        return _with_note(f"The rate of serious adverse events is not estimable: {_because(res.reason)}", res)
+    if res.n_treated is not None and res.n_treated != res.n:
+        who = (f"{res.n} patients whose adverse-event status is recorded (of {res.n_treated} treated; "
+               f"{res.n_treated - res.n} without a record are left out)")
+    else:
+        who = f"{res.n} treated patients (all with a recorded adverse-event status)"
+    text = (f"{res.events} of the {who} had a serious adverse event ({_pct(res.rate)}). The exact 95% confidence "
+            f"interval of the rate runs from {_pct(res.lower95)} to **{_pct(res.upper95)}**")
+    if res.events == 0 and res.one_in is not None:
+        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({_pct(1 / res.one_in)}) is "
+                 "compatible with seeing none.")
+    elif res.events == 0:
+        text += f": a true rate as high as {_pct(res.upper95)} is compatible with seeing none."
     else:
         text += "."
     if res.rule_of_three_upper95 is not None:
         text += f" The rule of three gives {_pct(res.rule_of_three_upper95)} (a one-sided bound)."
-    return Markdown(text)
+    return _with_note(text, res)
 
 
 def trial_headline(plans: dict[str, power.TrialPlan]) -> Markdown:
     plan = plans[TRIAL_GROUPS[0]]
     if not plan.estimable:
-        return Markdown(f"A trial cannot be sized from these data: {_because(plan.reason)}")
+        return _with_note(f"A trial cannot be sized from these data: {_because(plan.reason)}", plan)
     allocation = "1:1" if plan.allocation_ratio == 1 else f"{plan.allocation_ratio:g}:1"
     arm = "per arm" if plan.allocation_ratio == 1 else "in the control arm"
     text = (f"To detect the observed fall of {plan.observed_reduction:.2f} percentage points (SD of the change "
@@ -436,7 +747,7 @@ def trial_headline(plans: dict[str, power.TrialPlan]) -> Markdown:
     else:
         text += (". No trial can be sized for the fall beyond regression to the mean: "
                  f"{_because(plan.rtm_adjusted_reason)}")
-    return Markdown(text)
+    return _with_note(text, plan)
 
 
 def trial_table(plans: dict[str, power.TrialPlan]) -> str:
@@ -459,6 +770,30 @@ def trial_table(plans: dict[str, power.TrialPlan]) -> str:
     return markdown_table(frame, escape_cells=False)
 
 
+def multiplicity_headline(result: "Beyond") -> Markdown:
+    """Said where the chapter starts: how many p-values it reports, and how they are read."""
+    m = result.multiplicity
+    if m is None or not m.estimable:
+        return Markdown("None of the tests of this chapter could be made on these data.")
+    text = (f"This chapter reports **{m.n_tests} p-values** of its own, all on the same patients. Among so many, "
+            f"one below {m.alpha:g} is expected by chance even if nothing is there, so each is shown with its "
+            "Holm-adjusted p beside it, which keeps the chance of any false finding among them at "
+            f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
+            f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
+            "section lists them all.")
+    return _with_note(text, m)
+
+
+def multiplicity_table(result: "Beyond") -> str:
+    """Every test of the chapter's family with its raw and Holm-adjusted p."""
+    family = result.family
+    if family is None or family.empty:
+        return "No test was made."
+    rows = [(label, format_p_cell(p) if ok else "not estimable", format_p_cell(holm) if ok else "–")
+            for label, p, holm, ok in zip(family["label"], family["p"], family["p_holm"], family["in_family"])]
+    return markdown_table(pd.DataFrame(rows, columns=["Test", "p", "Holm-adjusted p"]), escape_cells=False)
+
+
 # --- What the abstract implies ---------------------------------------------------------
 
 
@@ -466,33 +801,41 @@ _VERDICT_MARKS = {consistency.CONSISTENT: "✓ consistent", consistency.INCONSIS
                   consistency.NOT_INFORMATIVE: "○ not informative", consistency.NOT_VERIFIABLE: "? not verifiable"}
 
 
+def _p_range(low: float, high: float) -> str:
+    """A range of p-values with the low end rounded down and the high end up (three
+    decimals, or two significant digits below 0.001)."""
+    low_decimals, high_decimals = max(3, significant_decimals(low, 2)), max(3, significant_decimals(high, 2))
+    return f"{round_down(low, low_decimals):.{low_decimals}f} to {round_up(high, high_decimals):.{high_decimals}f}"
+
+
 def consistency_headline(summary: consistency.PublishedConsistency) -> Markdown:
-    """The audit in a few sentences: verdicts, then the main implied quantities."""
+    """The audit in a few sentences: verdicts, then the main implied quantities. Lower
+    bounds are rounded down and upper bounds up, at the precision shown."""
     if not summary.estimable:
         return Markdown(f"The published figures could not be audited: {_because(summary.reason)}")
-    verdict = ("None of the checks that can be made finds an inconsistency" if summary.all_consistent
-               else f"**{summary.n_inconsistent} check(s) find an inconsistency**")
-    text = (f"{verdict}: {summary.n_consistent} of {summary.n_checks} checks pass, {summary.n_not_informative} "
-            f"cannot fail at the precision reported, and {summary.n_not_verifiable} cannot be made from the "
-            f"abstract. The figures imply that **{summary.n_severe_min} to {summary.n_severe_max}** of the "
-            f"{summary.n_total} patients were in the severe group")
+    can_fail = summary.n_checks - summary.n_not_informative - summary.n_not_verifiable
+    verdict = (f"All {summary.n_consistent} of the {can_fail} checks that could fail pass" if summary.all_consistent
+               else f"**{summary.n_inconsistent} of the {can_fail} checks that could fail find an inconsistency**")
+    text = (f"{verdict}; a further {summary.n_not_informative} cannot fail at the precision reported and are not "
+            f"counted as passed, and {summary.n_not_verifiable} cannot be made from the abstract. The figures "
+            f"imply that **{summary.n_severe_min} to {summary.n_severe_max}** of the {summary.n_total} patients "
+            "were in the severe group")
     ratio = summary.sd_reduction_severe_min / summary.sd_reduction_moderate_max
-    text += (f", that the change in HbA1c was at least {ratio:.1f} times as variable there (SD "
-             f"{summary.sd_reduction_severe_min:.2f} to {summary.sd_reduction_severe_max:.2f} percentage points) as "
-             f"in the moderate group (SD at most {summary.sd_reduction_moderate_max:.2f}), and that the severe "
-             f"group's mean fall has a 95% confidence interval as wide as {summary.severe_ci95_low:.2f} to "
-             f"{summary.severe_ci95_high:.2f} percentage points.")
+    text += (f", that the change in HbA1c was at least {round_down(ratio, 1):.1f} times as variable there (SD "
+             f"{_bounds(summary.sd_reduction_severe_min, summary.sd_reduction_severe_max)} percentage points) as "
+             f"in the moderate group (SD at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}), and that the "
+             f"severe group's mean fall has a 95% confidence interval as wide as "
+             f"{_bounds(summary.severe_ci95_low, summary.severe_ci95_high)} percentage points.")
+    p_range = _p_range(summary.difference_p_min, summary.difference_p_max)
     if summary.difference_p_min >= 0.05:
         text += (f" The larger fall in the severe group is not statistically distinguishable from the moderate "
-                 f"group's at any feasible size (implied Welch p {summary.difference_p_min:.3f} to "
-                 f"{summary.difference_p_max:.3f}).")
+                 f"group's at any size and any values the published figures allow (implied Welch p {p_range}).")
     elif summary.difference_p_max < 0.05:
         text += (f" The larger fall in the severe group is statistically distinguishable from the moderate "
-                 f"group's at every feasible size (implied Welch p {summary.difference_p_min:.2g} to "
-                 f"{summary.difference_p_max:.2g}).")
+                 f"group's at every size and value the published figures allow (implied Welch p {p_range}).")
     else:
         text += (f" Whether the severe group's fall differs from the moderate group's depends on the unreported "
-                 f"sizes (implied Welch p {summary.difference_p_min:.2g} to {summary.difference_p_max:.2g}).")
+                 f"sizes and SDs (implied Welch p {p_range}).")
     return Markdown(text)
 
 
@@ -505,19 +848,21 @@ def checks_table(frame: pd.DataFrame) -> str:
 
 
 def implied_table(frame: pd.DataFrame) -> str:
-    """The unreported quantities, one row per feasible severe-group size."""
+    """The unreported quantities, one row per feasible severe-group size. Every range is
+    widened to the precision shown (lower ends rounded down, upper ends up)."""
     if frame.empty:
         return "The published means admit no split into the two groups."
     shown = pd.DataFrame({
         "Severe n": frame["n_severe"].map("{:d}".format),
         "Moderate n": frame["n_moderate"].map("{:d}".format),
-        "SD of change, severe": [_ci(a, b) for a, b in zip(frame["sd_severe_low"], frame["sd_severe_high"])],
-        "SD of change, moderate (at most)": frame["sd_moderate_max"].map("{:.2f}".format),
-        "95% CI of the severe fall": [_ci(a, b) for a, b in zip(frame["severe_ci95_low"], frame["severe_ci95_high"])],
-        "Overall p (at most)": frame["overall_p_max"].map("{:.1e}".format),
-        "Welch p, severe vs moderate": [_ci(a, b, 3) for a, b in zip(frame["difference_p_low"],
-                                                                     frame["difference_p_high"])],
-        "Severe mean baseline (at most), %": frame["severe_baseline_mean_max"].map("{:.1f}".format),
+        "SD of change, severe": [_bounds(a, b) for a, b in zip(frame["sd_severe_low"], frame["sd_severe_high"])],
+        "SD of change, moderate (at most)": [f"{round_up(x, 2):.2f}" for x in frame["sd_moderate_max"]],
+        "95% CI of the severe fall": [_bounds(a, b) for a, b in zip(frame["severe_ci95_low"],
+                                                                   frame["severe_ci95_high"])],
+        "Overall p (at most)": [f"{round_up(x, significant_decimals(x, 2)):.1e}" for x in frame["overall_p_max"]],
+        "Welch p, severe vs moderate": [_p_range(a, b) for a, b in zip(frame["difference_p_low"],
+                                                                        frame["difference_p_high"])],
+        "Severe mean baseline (at most), %": [f"{round_up(x, 1):.1f}" for x in frame["severe_baseline_mean_max"]],
     })
     return markdown_table(shown, escape_cells=False)
 

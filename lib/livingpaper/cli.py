@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             name = terminal(args.data.name)
             for note in cohort.notes:
                 print(f"{name}: {note}")
+            from .analysis import outside_severity_groups_warning
+            warning = outside_severity_groups_warning(cohort, DEFAULTS, name)
+            if warning:
+                print(warning)
             print(f"{terminal(args.data)}: usable: {cohort.n_rows} rows, {cohort.n_analysed} with both HbA1c values, "
                   f"{len(cohort.excluded)} exclusion(s)")
             for e in cohort.excluded:

@@ -45,7 +45,7 @@ from scipy import stats as _st
 from . import published as published_mod
 from . import reconstruction
 from .formatting import format_cells
-from .stats import TidyResult
+from .stats import TidyResult, round_down, round_up, significant_decimals
 
 __all__ = [
     "CONSISTENT",
@@ -257,14 +257,18 @@ def implied_by_size(published: dict[str, Any] | None = None, confidence: float =
           ``sd_moderate_if_p_above_half_bound``: the SD if p were at least half that
           bound (the reconstruction's reading), a lower end for orientation only;
         - ``severe_ci95_low, severe_ci95_high``: the severe mean reduction's confidence
-          interval implied by its p (no SD needed), at the reported values;
+          interval implied by its p (no SD needed): the lowest lower and the highest upper
+          limit over the rounding intervals of the mean and of the p;
         - ``moderate_ci95_halfwidth_max``: upper bound on the moderate interval's
           half-width;
         - ``overall_sd_max, overall_p_max``: the overall SD of the change and the overall
           paired-t p implied by the subgroup figures, at their least favourable corner
           (largest SDs, smallest means);
         - ``difference_p_low, difference_p_high``: range of the Welch p of the severe vs
-          moderate difference in reduction (not reported by the paper);
+          moderate difference in reduction (not reported by the paper), over the rounding
+          intervals of both means and of the severe p, and over every moderate SD the
+          published bound allows (from 0 up to ``sd_moderate_max`` at that mean: "p <
+          0.0000002" bounds the SD from above only);
         - ``moderate_baseline_mean_max, severe_baseline_mean_max``: the highest mean
           baseline each group can have, given the overall baseline mean and the other
           group at its lowest possible values;
@@ -285,7 +289,8 @@ def implied_by_size(published: dict[str, Any] | None = None, confidence: float =
         sd_sev = [sd_from_p(m, n_sev, p) for m in sev_ends for p in sevp_ends]
         sd_mod_max = sd_from_p(mod_ends[1], n_mod, rep.moderate_p_below)
         sd_mod_reading = sd_from_p(mod_ends[0], n_mod, rep.moderate_p_below / 2)
-        ci_low, ci_high = ci_from_p(rep.points["severe_reduction"], n_sev, rep.points["severe_p"], confidence)
+        cis = [ci_from_p(m, n_sev, p, confidence) for m in sev_ends for p in sevp_ends]
+        ci_low, ci_high = min(c[0] for c in cis), max(c[1] for c in cis)
         mod_half = (ci_from_p(mod_ends[1], n_mod, rep.moderate_p_below, confidence)[1] - mod_ends[1])
         overall = []
         for m_mod, m_sev, p_sev in itertools.product(mod_ends, sev_ends, sevp_ends):
@@ -294,10 +299,12 @@ def implied_by_size(published: dict[str, Any] | None = None, confidence: float =
             mean_all = (n_mod * m_mod + n_sev * m_sev) / n
             t = mean_all * math.sqrt(n) / sd_all
             overall.append((sd_all, float(2 * _st.t.sf(abs(t), n - 1))))
-        diff_p = [float(_st.ttest_ind_from_stats(rep.points["severe_reduction"], s_sev, n_sev,
-                                                 rep.points["moderate_reduction"], s_mod, n_mod,
+        # Welch's p is monotone in each of these, so the corners give its range (a finer
+        # grid finds nothing outside: tests/test_consistency.py).
+        diff_p = [float(_st.ttest_ind_from_stats(m_sev, sd_from_p(m_sev, n_sev, p_sev), n_sev, m_mod, s_mod, n_mod,
                                                  equal_var=False).pvalue)
-                  for s_sev in (min(sd_sev), max(sd_sev)) for s_mod in (sd_mod_reading, sd_mod_max)]
+                  for m_sev, p_sev, m_mod in itertools.product(sev_ends, sevp_ends, mod_ends)
+                  for s_mod in (0.0, sd_from_p(m_mod, n_mod, rep.moderate_p_below))]
         lowest_possible = n_mod * rep.moderate_min + n_sev * sev_floor
         highest_possible = n_mod * rep.severe_above + n_sev * HBA1C_MAX
         rows.append({
@@ -360,9 +367,25 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
          f"of the {n} patients are in the severe group") if sizes else
         "no split of the patients gives the overall change from the subgroup changes")
     granular = [s for s, g in zip(sizes, table["granular"] if len(table) else []) if g]
-    add("The means can be formed from HbA1c values recorded to 0.1 % (sums of whole tenths)",
-        CONSISTENT if granular else INCONSISTENT,
-        f"integer sums exist for severe-group sizes {_sizes_text(granular)}")
+    # Like GRIM, this check can only fail when some mean's possible values are spaced more
+    # coarsely than its reported decimals; otherwise every size that meets the first check
+    # meets this one too, and passing it says nothing.
+    granular_informative = any(
+        grim(rep.points[key], fig(figure_id).decimals, k).informative
+        for key, figure_id, group_sizes in (
+            ("baseline_mean", "baseline_mean", [n]), ("post_mean", "post_mean", [n]),
+            ("moderate_reduction", "moderate_mean_reduction", [n - s for s in sizes]),
+            ("severe_reduction", "severe_mean_reduction", sizes))
+        for k in group_sizes)
+    if not granular:
+        verdict = INCONSISTENT
+    else:
+        verdict = CONSISTENT if granular_informative else NOT_INFORMATIVE
+    detail = f"integer sums exist for severe-group sizes {_sizes_text(granular)}"
+    if granular and not granular_informative:
+        detail += (f"; with at least {min([n] + [n - s for s in sizes] + sizes)} patients per mean, every "
+                   "reported mean is attainable, so this check cannot fail at the reported precision")
+    add("The means can be formed from HbA1c values recorded to 0.1 % (sums of whole tenths)", verdict, detail)
     compatible = [s for s, ok in zip(sizes, table["baseline_compatible"] if len(table) else []) if ok]
     add("The baseline mean is attainable within the group definitions",
         CONSISTENT if compatible else INCONSISTENT,
@@ -374,7 +397,8 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
         ok = [s for s, p in zip(sizes, table["overall_p_max"]) if p < rep.overall_p_below]
         verdict = CONSISTENT if ok else INCONSISTENT
         add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", verdict,
-            (f"the largest overall p the subgroup means and p-values allow is {worst:.2g} "
+            (f"the largest overall p the subgroup means and p-values allow is "
+             f"{round_up(worst, significant_decimals(worst, 2)):.2g} "
              f"(sizes meeting the bound: {_sizes_text(ok)})"))
     else:
         add(f"The overall p < {rep.overall_p_below:g} follows from the subgroup figures", NOT_VERIFIABLE,
@@ -394,7 +418,8 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
             smallest = min(group_sizes)
             add(f"GRIM: {label.lower()}", NOT_INFORMATIVE,
                 (f"with at least {smallest} patients, means of values recorded to {RECORDING_STEP:g} % are "
-                 f"spaced {RECORDING_STEP / smallest:.3g} apart or less, no coarser than the reported "
+                 f"spaced {round_up(RECORDING_STEP / smallest, significant_decimals(RECORDING_STEP / smallest, 3)):.3g} "
+                 "apart or less, no coarser than the reported "
                  f"{10.0 ** -decimals:g}: every reported value is attainable"))
         else:
             bad = [r.n for r in informative if not r.consistent]
@@ -448,6 +473,8 @@ class PublishedConsistency(TidyResult):
     n_checks, n_consistent, n_inconsistent, n_not_informative, n_not_verifiable : int
     all_consistent : bool or None
         No check is inconsistent.
+    reconstruction_caveat : str or None
+        Always ``None``: the audit uses the published figures only, never the data.
     """
 
     estimable: bool
@@ -472,6 +499,7 @@ class PublishedConsistency(TidyResult):
     n_not_informative: int
     n_not_verifiable: int
     all_consistent: bool | None
+    reconstruction_caveat: str | None = None
 
 
 _NO_AUDIT = dict(n_total=None, n_severe_min=None, n_severe_max=None, n_severe_granular_min=None,
@@ -547,16 +575,19 @@ def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str
         inside = (low is None or value >= low - _EPS) and (high is None or value <= high + _EPS)
         return {"quantity": quantity, "implied": implied, "this_build": fmt.format(value), "within": bool(inside)}
 
+    p_max = summary.overall_p_max
+    p_decimals = significant_decimals(p_max, 2)
     rows = [
         row("Patients in the severe group", f"{summary.n_severe_min} to {summary.n_severe_max}", sev.get("n"),
             summary.n_severe_min, summary.n_severe_max, "{:d}"),
         row("SD of the change, severe group (percentage points)",
-            f"{summary.sd_reduction_severe_min:.2f} to {summary.sd_reduction_severe_max:.2f}",
+            f"{round_down(summary.sd_reduction_severe_min, 2):.2f} to "
+            f"{round_up(summary.sd_reduction_severe_max, 2):.2f}",
             sev.get("sd_reduction"), summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
         row("SD of the change, moderate group (percentage points)",
-            f"at most {summary.sd_reduction_moderate_max:.2f}", mod.get("sd_reduction"), None,
+            f"at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}", mod.get("sd_reduction"), None,
             summary.sd_reduction_moderate_max),
-        row("Overall paired t-test p", f"at most {summary.overall_p_max:.2g}", overall.get("p"), None,
-            summary.overall_p_max, "{:.2g}"),
+        row("Overall paired t-test p", f"at most {round_up(p_max, p_decimals):.2g}", overall.get("p"), None,
+            p_max, "{:.2g}"),
     ]
     return pd.DataFrame(rows, columns=columns)

@@ -44,7 +44,7 @@ __all__ = [
     "StatedVersusMeans", "load", "validate", "flags_of", "rtm_anchors", "forest_rows", "excluded_rows",
     "group_range", "compare_book", "same_source_gap", "stated_versus_means", "citation_keys",
     "missing_citations", "evidence_table", "flags_table", "gaps_table", "excluded_table", "value",
-    "missing_items",
+    "missing_items", "reported_r_squared",
 ]
 
 #: The evidence file shipped with the book, and the BibTeX file of its citations.
@@ -764,7 +764,10 @@ class SourceGap(TidyResult):
     Percentage points, negative = fell. ``gap`` = uncontrolled change minus controlled
     difference (the part of the before/after change that the control arm also showed,
     or that the two analyses' different study sets produce); ``controlled_share`` =
-    controlled / uncontrolled.
+    controlled / uncontrolled. Both are approximate, since the two estimates come from
+    separate poolings (``reason`` says so when the gap is estimable): an exact split
+    needs the MSC arms' before/after changes and the controlled differences pooled
+    within one meta-analysis, trial by trial.
     """
 
     citation_key: str
@@ -797,7 +800,10 @@ def same_source_gap(rows: pd.DataFrame, citation_key: str) -> SourceGap:
         return SourceGap(citation_key, False, f"{citation_key} does not report both a controlled and an "
                          "uncontrolled pooled estimate", *c, *u, None, None)
     share = c[0] / u[0] if u[0] != 0 else None
-    return SourceGap(citation_key, True, None, *c, *u, u[0] - c[0], share)
+    note = ("Approximate: the two estimates were pooled separately, each with its own study weights (and "
+            "perhaps over different trials), so their difference and ratio are not an estimate from one "
+            "meta-analysis.")
+    return SourceGap(citation_key, True, note, *c, *u, u[0] - c[0], share)
 
 
 @dataclass(frozen=True)
@@ -942,6 +948,19 @@ def value(evidence: pd.DataFrame, row_id: str, column: str = "estimate") -> floa
         raise KeyError(f"no evidence row {row_id!r}")
     v = found.iloc[0]
     return None if pd.isna(v) else float(v)
+
+
+_R_SQUARED = re.compile(r"\bR(?:2|²|\^2)\s*=\s*([0-9]*\.?[0-9]+)")
+
+
+def reported_r_squared(evidence: pd.DataFrame, row_id: str) -> float | None:
+    """The R² a row's source reports, as written in its notes ("R2 = 0.19"); None when the
+    notes give none."""
+    found = evidence.loc[evidence["row_id"] == row_id, "notes"]
+    if found.empty:
+        raise KeyError(f"no evidence row {row_id!r}")
+    match = _R_SQUARED.search(str(found.iloc[0]))
+    return float(match.group(1)) if match else None
 
 
 def flags_table(evidence: pd.DataFrame) -> str:

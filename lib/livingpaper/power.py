@@ -220,6 +220,8 @@ class TrialPlan(TidyResult):
     n_per_arm_rtm_adjusted, n_total_rtm_adjusted, n_total_rtm_adjusted_with_dropout : int or None
     rtm_adjusted_reason : str or None
         Why the regression-adjusted size is not estimable, if it is not.
+    reconstruction_caveat : str or None
+        See :class:`livingpaper.stats.PairedReduction`.
     """
 
     estimable: bool
@@ -242,6 +244,7 @@ class TrialPlan(TidyResult):
     n_total_rtm_adjusted: int | None
     n_total_rtm_adjusted_with_dropout: int | None
     rtm_adjusted_reason: str | None
+    reconstruction_caveat: str | None = None
 
 
 def trial_plan(

@@ -76,22 +76,39 @@ def data_note(reconstructed: bool, data_name: str) -> Markdown:
     )
 
 
+def reconstruction_note(caveat: str | None) -> str:
+    """A result's ``reconstruction_caveat`` as a MyST admonition placed under it ("" when
+    there is none: other data, or a result the reconstruction did not shape)."""
+    if not caveat:
+        return ""
+    prefix = "Made by the reconstruction: "
+    body = caveat[len(prefix):] if caveat.startswith(prefix) else caveat
+    body = body[:1].upper() + body[1:]
+    return f":::{{admonition}} Made by the reconstruction, not found in patients\n:class: caution\n{escape(body)}\n:::"
+
+
+def _noted(text: str, result: Any) -> Markdown:
+    note = reconstruction_note(getattr(result, "reconstruction_caveat", None))
+    return Markdown(text + (f"\n\n{note}" if note else ""))
+
+
 def headline(result: stats.PairedReduction, section: str, params: Parameters) -> Markdown:
-    """One sentence: what happened to HbA1c in this population, or why it is not estimable."""
+    """One sentence: what happened to HbA1c in this population, or why it is not estimable;
+    under it, on the reconstructed cohort, what in it the reconstruction chose."""
     who = f"{POPULATION_NAMES[section]} ({analysis.definition(section, params)})"
     if result.n == 0:
-        return Markdown(f"No patient of this dataset belongs to {who}, so this section is not estimable.")
+        return _noted(f"No patient of this dataset belongs to {who}, so this section is not estimable.", result)
     if not result.estimable:
-        return Markdown(f"In {who}, n = {result.n}. {escape(result.reason)}")
+        return _noted(f"In {who}, n = {result.n}. {escape(result.reason)}", result)
     if result.mean_reduction == 0:
         change = f"mean HbA1c did not change ({result.baseline_mean:.2f} % before and after)"
     else:
         direction = "fell" if result.mean_reduction > 0 else "rose"
         change = f"mean HbA1c {direction} from {result.baseline_mean:.2f} % to {result.post_mean:.2f} %"
-    return Markdown(
+    return _noted(
         f"In {who}, n = {result.n}, {change}, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
         f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({_df(result.df)}) = {result.t:.2f}, "
-        f"{stats.format_p(result.p)})."
+        f"{stats.format_p(result.p)}).", result
     )
 
 
@@ -104,9 +121,11 @@ def _paired_rows(result: stats.PairedReduction) -> list[str]:
         mean_sd(result.mean_reduction, result.sd_reduction),
         "–" if result.ci95_low is None else f"{result.ci95_low:.2f} to {result.ci95_high:.2f}",
         "–" if result.t is None else f"{result.t:.2f} ({_df(result.df)})",
-        "–" if result.p is None else f"{result.p:.3g}",
+        stats.format_p_cell(result.p),
         _num(result.cohen_dz),
-        "–" if result.wilcoxon_p is None else f"{result.wilcoxon_p:.3g}",
+        "–" if result.wilcoxon_v is None else f"{result.wilcoxon_v:g}",
+        stats.format_p_cell(result.wilcoxon_p),
+        "–" if result.wilcoxon_method is None else escape(result.wilcoxon_method),
     ]
 
 
@@ -119,7 +138,9 @@ _PAIRED_STATISTICS = [
     "Paired t statistic (df)",
     "p (two-sided, paired t-test)",
     "Effect size, Cohen's dz",
+    "Wilcoxon signed-rank V (R's V: rank sum of the falls)",
     "p (Wilcoxon signed-rank, check)",
+    "Wilcoxon variant (see Methods)",
 ]
 
 
@@ -128,6 +149,25 @@ def paired_table(columns: dict[str, stats.PairedReduction]) -> str:
     frame = pd.DataFrame({"Statistic": _PAIRED_STATISTICS,
                           **{name: _paired_rows(result) for name, result in columns.items()}})
     return markdown_table(frame, escape_cells=False)
+
+
+def signed_rank_variants_table() -> str:
+    """Which variant of the Wilcoxon signed-rank test the book uses for which sample, and the
+    R call that gives the same two-sided p (for the Methods)."""
+    n_exact, n_conditional = stats.EXACT_MAX_N, stats.PERMUTATION_MAX_N
+    rows = [
+        (stats.SIGNED_RANK_EXACT, f"no ties and no zero changes, n ≤ {n_exact}",
+         code(stats.SIGNED_RANK_R_CALLS[stats.SIGNED_RANK_EXACT])),
+        (stats.SIGNED_RANK_CONDITIONAL,
+         f"ties or zero changes, n ≤ {n_conditional} (zeros dropped; every sign pattern of the mid-ranks "
+         "enumerated)", code(stats.SIGNED_RANK_R_CALLS[stats.SIGNED_RANK_CONDITIONAL])),
+        (stats.SIGNED_RANK_NORMAL,
+         f"n > {n_exact}, or ties or zero changes with {n_conditional} < n ≤ {n_exact} (zeros dropped; variance "
+         "corrected for ties)", code(stats.SIGNED_RANK_R_CALLS[stats.SIGNED_RANK_NORMAL])),
+    ]
+    frame = pd.DataFrame(rows, columns=["Variant (column of the results tables)", "Used when (n counts zero changes)",
+                                        "The same p in R"])
+    return markdown_table(frame, escape_cells=False, numeric=False)
 
 
 def published_table(comparison: pd.DataFrame) -> str:
@@ -142,23 +182,24 @@ def published_table(comparison: pd.DataFrame) -> str:
 
 def dose_comparison_sentence(result: stats.DoseComparison, params: Parameters) -> Markdown:
     if not result.estimable:
-        return Markdown(f"The comparison of the dose groups is not estimable. {escape(result.reason)}")
+        return _noted(f"The comparison of the dose groups is not estimable. {escape(result.reason)}", result)
     larger = "larger" if result.difference > 0 else "smaller"
-    return Markdown(
+    return _noted(
         f"Patients who received at least {format_cells(params.dose_cutoff_cells)} cells (n = {result.n_high}) had a "
         f"{larger} mean reduction than those who received fewer (n = {result.n_low}): difference "
         f"(high − low) **{result.difference:.2f} percentage points** (95% CI {result.ci95_low:.2f} to "
-        f"{result.ci95_high:.2f}; Welch t({result.df:.1f}) = {result.t:.2f}, {stats.format_p(result.p)})."
+        f"{result.ci95_high:.2f}; Welch t({result.df:.1f}) = {result.t:.2f}, {stats.format_p(result.p)}).", result
     )
 
 
 def dose_correlation_sentence(result: stats.DoseCorrelation) -> Markdown:
     if not result.estimable:
-        return Markdown(f"The correlation of dose with the reduction is not estimable. {escape(result.reason)}")
-    return Markdown(
+        return _noted(f"The correlation of dose with the reduction is not estimable. {escape(result.reason)}",
+                      result)
+    return _noted(
         f"Across the {result.n} patients with a known dose, the correlation of dose with the reduction "
         f"was Pearson r = **{result.pearson_r:.2f}** ({stats.format_p(result.pearson_p)}) and Spearman "
-        f"ρ = **{result.spearman_rho:.2f}** ({stats.format_p(result.spearman_p)})."
+        f"ρ = **{result.spearman_rho:.2f}** ({stats.format_p(result.spearman_p)}).", result
     )
 
 
@@ -172,6 +213,10 @@ def flow_table(cohort, params: Parameters) -> str:
     for section in analysis.PAIRED_SECTIONS[1:]:
         n = len(analysis.population(cohort, section, params))
         rows.append((f"… {POPULATION_NAMES[section]}: {analysis.definition(section, params)}", f"{n}"))
+        if section == "severe":
+            below = len(analysis.outside_severity_groups(cohort, params))
+            rows.append((f"… in no severity group: baseline HbA1c below {params.moderate_min:.1f} % (counted in all "
+                         "patients only)", f"{below}"))
     return markdown_table(pd.DataFrame(rows, columns=["Step", "Patients"]))
 
 

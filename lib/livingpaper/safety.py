@@ -18,7 +18,8 @@ doi:10.1001/jama.1983.03330370053031
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -26,9 +27,12 @@ from scipy import stats as _st
 
 from .stats import TidyResult, check_confidence
 
-__all__ = ["METHOD", "SafetyBound", "clopper_pearson", "serious_adverse_events"]
+__all__ = ["METHOD", "ONE_IN_MAX_RATE", "SafetyBound", "clopper_pearson", "one_in", "serious_adverse_events"]
 
 METHOD = "Clopper-Pearson exact, two-sided"
+#: Below this upper bound the bound is also said as "1 in N"; at or above it (e.g. 26.5 %
+#: with 0 of 12) only as a percentage, since "1 in 3" would misstate it by a quarter.
+ONE_IN_MAX_RATE = 0.10
 #: The rule of three is meant for at least 30 patients (Hanley & Lippman-Hand 1983).
 RULE_OF_THREE_MIN_N = 30
 SAE_COLUMN = "serious_adverse_event"
@@ -56,6 +60,15 @@ class SafetyBound(TidyResult):
         :data:`RULE_OF_THREE_MIN_N` (below that the approximation is poor, and above
         100 % for n < 3).
     method : str
+    one_in : int or None
+        With no event and an upper bound below :data:`ONE_IN_MAX_RATE`: the smallest
+        ``N`` with ``1 / N`` at most the upper bound, ``ceil(1 / upper95)``, so that "a
+        true rate as high as 1 in N" is a rate the interval contains (0 of 61: 1 in 18,
+        since 1/17 lies above the bound 5.87 %). ``None`` otherwise.
+    n_treated : int or None
+        Patients in the data (every infused patient, recorded status or not);
+        ``None`` for a bare count (:func:`clopper_pearson`).
+    reconstruction_caveat : str or None
     """
 
     estimable: bool
@@ -67,6 +80,19 @@ class SafetyBound(TidyResult):
     upper95: float | None
     rule_of_three_upper95: float | None
     method: str
+    one_in: int | None = None
+    n_treated: int | None = None
+    reconstruction_caveat: str | None = None
+
+
+def one_in(upper: float | None) -> int | None:
+    """The smallest N with 1/N at most ``upper`` (``None`` when ``upper`` is missing,
+    zero, or at least :data:`ONE_IN_MAX_RATE`)."""
+    if upper is None or not 0.0 < upper < ONE_IN_MAX_RATE:
+        return None
+    n = math.ceil(1.0 / upper)
+    # Guard the float division: 1/N must not exceed the bound.
+    return n + 1 if 1.0 / n > upper else n
 
 
 def clopper_pearson(events: int, n: int, confidence: float = 0.95) -> SafetyBound:
@@ -110,6 +136,7 @@ def clopper_pearson(events: int, n: int, confidence: float = 0.95) -> SafetyBoun
         estimable=True, reason=None, n=n, events=events, rate=events / n,
         lower95=float(ci.low), upper95=float(ci.high),
         rule_of_three_upper95=3.0 / n if events == 0 and n >= RULE_OF_THREE_MIN_N else None, method=METHOD,
+        one_in=one_in(float(ci.high)) if events == 0 else None,
     )
 
 
@@ -131,15 +158,17 @@ def serious_adverse_events(
     Returns
     -------
     SafetyBound
-        Over the patients whose status is recorded (empty cells are left out).
+        Over the patients whose status is recorded (empty cells are left out):
+        ``n`` is that denominator, ``n_treated`` every row of ``data``.
         Not estimable when the file has no such column or no recorded value.
     """
+    treated = int(len(data))
     if column not in data.columns:
         return SafetyBound(
             estimable=False,
             reason="Not estimable: this file does not record serious adverse events.",
             n=0, events=None, rate=None, lower95=None, upper95=None, rule_of_three_upper95=None,
-            method=METHOD,
+            method=METHOD, n_treated=treated,
         )
     values = pd.to_numeric(data[column], errors="coerce").dropna().to_numpy(dtype=float)
-    return clopper_pearson(int(np.count_nonzero(values)), int(values.size), confidence)
+    return replace(clopper_pearson(int(np.count_nonzero(values)), int(values.size), confidence), n_treated=treated)

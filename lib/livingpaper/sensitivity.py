@@ -26,6 +26,7 @@ degenerate input and packages the results.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping
@@ -44,17 +45,21 @@ from .stats import TidyResult, check_confidence, complete_cases, for_ranking, is
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
+    "MIN_BOOTSTRAP_N",
     "MIN_PATIENTS_PER_SOURCE",
     "RELIABILITY_GRID",
     "Ancova",
+    "ChangeOnBaseline",
     "CovariateRegression",
     "RegressionToMean",
     "RobustIntervals",
     "SourceComparison",
     "ancova",
+    "change_on_baseline",
     "dose_regression",
     "followup_regression",
     "regression_to_mean",
+    "regression_to_mean_at_slope",
     "robust_intervals",
     "rtm_curve",
     "source_comparison",
@@ -66,6 +71,10 @@ BOOTSTRAP_SEED = 20250415
 #: Bootstrap resamples: 9999 keeps the Monte-Carlo error of a 95 % limit well below the
 #: 0.01 percentage points to which the book reports reductions.
 BOOTSTRAP_RESAMPLES = 9999
+#: Below this many patients no bootstrap interval is reported: resampling a handful of
+#: values gives an interval that is too narrow (it under-covers; Hesterberg 2015), and the
+#: t and rank-based intervals say what can be said.
+MIN_BOOTSTRAP_N = 10
 #: Above this many patients the bootstrap uses percentile limits: BCa's jackknife costs
 #: n^2 operations, and with so many patients the two agree.
 BCA_MAX_N = 5000
@@ -140,6 +149,24 @@ class RegressionToMean(TidyResult):
         the residual still reaches 0 (or below). For correlations above it the residual
         is distinguishable from 0. ``None`` when the interval lies above 0 for every
         correlation in [0, 1].
+    within_person_cv, population_sd : float or None
+        When given (:func:`regression_to_mean`), the within-person coefficient of
+        variation and the between-patient SD (%) of the population, from which the
+        ``*_own_baseline`` fields are computed.
+    within_person_sd_own_baseline : float or None
+        ``within_person_cv * baseline_mean``: the within-person SD at the group's own mean
+        baseline instead of at the population mean.
+    reliability_own_baseline : float or None
+        ``1 - within_person_sd_own_baseline**2 / population_sd**2``; ``None`` when it is
+        not in [0, 1].
+    expected_rtm_reduction_own_baseline, residual_reduction_own_baseline : float or None
+    residual_ci95_low_own_baseline, residual_ci95_high_own_baseline, residual_p_own_baseline : float or None
+        The decomposition and test at ``reliability_own_baseline``.
+    residual_p_holm : float or None
+        Holm-adjusted ``residual_p`` over the family of tests of the chapter beyond the
+        paper (:func:`livingpaper.beyond.analyse`); ``None`` outside it.
+    reconstruction_caveat : str or None
+        See :class:`livingpaper.stats.PairedReduction`.
     """
 
     estimable: bool
@@ -160,6 +187,17 @@ class RegressionToMean(TidyResult):
     share_explained: float | None
     reliability_explaining_all: float | None
     reliability_threshold: float | None
+    within_person_cv: float | None = None
+    population_sd: float | None = None
+    within_person_sd_own_baseline: float | None = None
+    reliability_own_baseline: float | None = None
+    expected_rtm_reduction_own_baseline: float | None = None
+    residual_reduction_own_baseline: float | None = None
+    residual_ci95_low_own_baseline: float | None = None
+    residual_ci95_high_own_baseline: float | None = None
+    residual_p_own_baseline: float | None = None
+    residual_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
 
 
 def _ci_low_over_reliability(reduction: np.ndarray, deviation: np.ndarray, grid: np.ndarray,
@@ -201,6 +239,8 @@ def regression_to_mean(
     confidence: float = 0.95,
     baseline: str = _BASELINE,
     post: str = _POST,
+    within_person_cv: float | None = None,
+    population_sd: float | None = None,
 ) -> RegressionToMean:
     """Fall in HbA1c expected from regression to the mean alone, and the rest.
 
@@ -219,6 +259,15 @@ def regression_to_mean(
         Level of the interval of the residual reduction.
     baseline, post : str
         Columns of HbA1c before and after (%).
+    within_person_cv, population_sd : float, optional
+        The within-person coefficient of variation of HbA1c and the between-patient SD
+        (%) behind ``reliability``. When both are given, the decomposition is repeated
+        with the within-person SD taken at the group's own mean baseline
+        (``within_person_cv * baseline_mean``) instead of wherever ``reliability`` took
+        it (the book: at the population mean): the ``*_own_baseline`` fields. The
+        coefficient of variation means the SD grows with the level, so a group selected
+        for a high baseline has a larger within-person SD, a lower test-retest
+        correlation, and more regression to the mean.
 
     Returns
     -------
@@ -247,6 +296,76 @@ def regression_to_mean(
     and how to deal with it. *International Journal of Epidemiology* 34(1), 215-220.
     doi:10.1093/ije/dyh299
     """
+    res = _regression_to_mean(data, population_mean, reliability, group, confidence, baseline, post)
+    if within_person_cv is None or population_sd is None:
+        return res
+    cv, sd = float(within_person_cv), float(population_sd)
+    if not (cv >= 0 and sd > 0):
+        raise ValueError(f"need within_person_cv >= 0 and population_sd > 0, got {cv!r} and {sd!r}.")
+    extra: dict = dict(within_person_cv=cv, population_sd=sd)
+    if res.baseline_mean is not None:
+        sw = cv * res.baseline_mean
+        r_own = 1.0 - sw**2 / sd**2
+        extra["within_person_sd_own_baseline"] = sw
+        if 0.0 <= r_own <= 1.0:
+            own = _regression_to_mean(data, population_mean, r_own, group, confidence, baseline, post)
+            extra.update(reliability_own_baseline=r_own,
+                         expected_rtm_reduction_own_baseline=own.expected_rtm_reduction,
+                         residual_reduction_own_baseline=own.residual_reduction,
+                         residual_ci95_low_own_baseline=own.residual_ci95_low,
+                         residual_ci95_high_own_baseline=own.residual_ci95_high,
+                         residual_p_own_baseline=own.residual_p)
+    return dataclasses.replace(res, **extra)
+
+
+def regression_to_mean_at_slope(
+    data: pd.DataFrame,
+    population_mean: float,
+    slope: float | None,
+    group: str = "",
+    confidence: float = 0.95,
+    baseline: str = _BASELINE,
+    post: str = _POST,
+) -> RegressionToMean:
+    """Regression to the mean with the test-retest correlation read off a fitted slope.
+
+    The ANCOVA of post-treatment on baseline HbA1c (:func:`ancova`) estimates a slope
+    ``b``; its adjusted fall at ``population_mean`` equals the residual fall of
+    :func:`regression_to_mean` with ``reliability = b`` (both are ``observed - (1 - b) *
+    (mean baseline - population_mean)``). Reading ``b`` as an estimate of the test-retest
+    correlation, this gives the consequence for another group (the book: the severe one).
+
+    Not estimable when there is no slope, or when it lies outside [0, 1] (it cannot then
+    be a correlation); otherwise exactly :func:`regression_to_mean` at ``b``.
+    """
+    if slope is None or not math.isfinite(float(slope)):
+        return dataclasses.replace(
+            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
+            estimable=False, reliability=None, expected_rtm_reduction=None, residual_reduction=None,
+            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
+            residual_p=None, share_explained=None, reliability_threshold=None,
+            reason="Not estimable: the baseline-adjusted analysis gave no slope to read as a correlation.")
+    b = float(slope)
+    if not 0.0 <= b <= 1.0:
+        return dataclasses.replace(
+            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
+            estimable=False, reliability=b, expected_rtm_reduction=None, residual_reduction=None,
+            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
+            residual_p=None, share_explained=None, reliability_threshold=None,
+            reason=(f"Not estimable: the fitted slope ({b:.2f}) lies outside 0 to 1, so it cannot be read as "
+                    "a test-retest correlation."))
+    return _regression_to_mean(data, population_mean, b, group, confidence, baseline, post)
+
+
+def _regression_to_mean(
+    data: pd.DataFrame,
+    population_mean: float,
+    reliability: float,
+    group: str,
+    confidence: float,
+    baseline: str,
+    post: str,
+) -> RegressionToMean:
     check_confidence(confidence)
     if not 0.0 <= float(reliability) <= 1.0:
         raise ValueError(f"reliability must lie in [0, 1], got {reliability!r}.")
@@ -383,6 +502,12 @@ class Ancova(TidyResult):
         Root mean squared error of the regression (%).
     df_resid : int or None
         Residual degrees of freedom, ``n - 2``.
+    baseline_mean : float or None
+        Mean baseline HbA1c (%) of the patients: the adjusted reduction is read at
+        ``centre``, not at this mean.
+    adjusted_p_holm, slope_vs_one_p_holm : float or None
+        Holm-adjusted p-values (see :class:`RegressionToMean`).
+    reconstruction_caveat : str or None
     """
 
     estimable: bool
@@ -401,6 +526,10 @@ class Ancova(TidyResult):
     r_squared: float | None
     residual_sd: float | None
     df_resid: int | None
+    baseline_mean: float | None = None
+    adjusted_p_holm: float | None = None
+    slope_vs_one_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
 
 
 def _exact_fit(residuals: np.ndarray, y: np.ndarray) -> bool:
@@ -442,10 +571,15 @@ def ancova(
     Under the regression-to-the-mean model with a constant treatment effect ``d``,
     ``post = mu + r (baseline - mu) - d + e``: the slope estimates the test-retest
     correlation and, with ``centre = mu``, the adjusted reduction estimates ``d`` without
-    an outside value of ``r``. Analysis of covariance is the recommended analysis of
-    trials with a baseline and a follow-up measurement (Vickers & Altman 2001); in a
-    single arm it adjusts for the baseline but cannot replace a control group. A
-    treatment effect that grows with the baseline also lowers the slope.
+    an outside value of ``r``. Because least squares passes through the means,
+    ``adjusted_reduction = observed - (1 - slope) * (baseline_mean - centre)``: the
+    residual of :func:`regression_to_mean` with ``r`` replaced by the fitted slope. A
+    treatment effect that grows with the baseline also lowers the slope, so in a single
+    arm the slope mixes regression to the mean with such an effect. Vickers & Altman
+    (2001) recommend analysis of covariance for *controlled trials* with a baseline and
+    a follow-up measurement, to compare the arms; they do not discuss a single arm, where
+    there is no comparison to adjust. ``adjusted_post_mean`` is the prediction at a
+    baseline of ``centre``, not the post-treatment value of a typical patient of the data.
 
     Not estimable with fewer than 3 patients, when every baseline is the same, or when
     post lies exactly on a line in baseline (no residual variation).
@@ -461,12 +595,14 @@ def ancova(
     b, a = cols[baseline], cols[post]
     n = int(b.size)
 
+    baseline_mean = float(b.mean()) if n else None
+
     def not_estimable(reason: str) -> Ancova:
         return Ancova(
             estimable=False, reason=reason, n=n, centre=centre, slope=None, slope_ci95_low=None,
             slope_ci95_high=None, slope_vs_one_p=None, adjusted_post_mean=None, adjusted_reduction=None,
             adjusted_ci95_low=None, adjusted_ci95_high=None, adjusted_p=None, r_squared=None,
-            residual_sd=None, df_resid=None,
+            residual_sd=None, df_resid=None, baseline_mean=baseline_mean,
         )
 
     if n < 3:
@@ -500,7 +636,7 @@ def ancova(
         adjusted_ci95_low=centre - float(ci[0, 1]), adjusted_ci95_high=centre - float(ci[0, 0]),
         adjusted_p=float(np.squeeze(level_test.pvalue)),
         r_squared=float(fit.rsquared), residual_sd=float(math.sqrt(fit.mse_resid)),
-        df_resid=int(round(fit.df_resid)),
+        df_resid=int(round(fit.df_resid)), baseline_mean=baseline_mean,
     )
 
 
@@ -539,6 +675,14 @@ class RobustIntervals(TidyResult):
         Interval of the Hodges-Lehmann location from inverting the signed-rank test.
     wilcoxon_p : float or None
         Two-sided p of the Wilcoxon signed-rank test of a zero location.
+    bootstrap_estimable : bool
+        Whether a bootstrap interval is reported; not with fewer than
+        :data:`MIN_BOOTSTRAP_N` patients, nor above :data:`BOOTSTRAP_MAX_N`.
+    bootstrap_reason : str or None
+        Why not.
+    wilcoxon_p_holm : float or None
+        Holm-adjusted ``wilcoxon_p`` (see :class:`RegressionToMean`).
+    reconstruction_caveat : str or None
     """
 
     estimable: bool
@@ -558,6 +702,10 @@ class RobustIntervals(TidyResult):
     wilcoxon_ci95_low: float | None
     wilcoxon_ci95_high: float | None
     wilcoxon_p: float | None
+    bootstrap_estimable: bool = False
+    bootstrap_reason: str | None = None
+    wilcoxon_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
 
 
 def _walsh_averages(x: np.ndarray) -> np.ndarray:
@@ -650,8 +798,13 @@ def robust_intervals(
 
     *Bootstrap*: ``scipy.stats.bootstrap`` of the mean with the bias-corrected and
     accelerated (BCa) method (Efron 1987), ``n_resamples`` resamples and a fixed seed,
-    so the interval is the same on every build. Percentile limits are used above
-    5,000 patients and no bootstrap above 10,000 (see the module constants).
+    so the interval is the same on every build. It does not assume normal changes, but
+    it is not free of assumptions: it treats the patients' changes as the whole
+    population they came from, so in small samples it is too narrow and covers less
+    often than stated (Hesterberg 2015). No bootstrap interval is reported below
+    :data:`MIN_BOOTSTRAP_N` patients (``bootstrap_estimable`` false, with the reason);
+    percentile limits are used above 5,000 patients and no bootstrap above 10,000 (see
+    the module constants).
 
     *Wilcoxon signed-rank / Hodges-Lehmann*: the p-value is
     ``scipy.stats.wilcoxon(reduction)`` (zero reductions dropped, as in the results
@@ -669,6 +822,10 @@ def robust_intervals(
 
     Hodges JL, Lehmann EL (1963). Estimates of location based on rank tests. *Annals of
     Mathematical Statistics* 34(2), 598-611. doi:10.1214/aoms/1177704172
+
+    Hesterberg TC (2015). What teachers should know about the bootstrap: resampling in
+    the undergraduate statistics curriculum. *The American Statistician* 69(4), 371-386.
+    doi:10.1080/00031305.2015.1089789
     """
     check_confidence(confidence)
     cols = complete_cases(data, [baseline, post])
@@ -682,23 +839,28 @@ def robust_intervals(
     base = dict(group=group, n=n, mean_reduction=mean, median_reduction=median,
                 n_resamples=int(n_resamples), seed=int(seed))
     if n < 2:
-        return RobustIntervals(
-            estimable=False, reason=f"Not estimable: fewer than 2 patients with both HbA1c values (n = {n}).",
-            **base, **empty)
+        reason = f"Not estimable: fewer than 2 patients with both HbA1c values (n = {n})."
+        return RobustIntervals(estimable=False, reason=reason, **base, **empty, bootstrap_estimable=False,
+                               bootstrap_reason=reason)
     if is_constant(reduction):
-        return RobustIntervals(
-            estimable=False,
-            reason=("Not estimable: every patient's HbA1c changed by the same amount, so no interval "
-                    f"of the mean can be formed (n = {n})."),
-            **base, **empty)
+        reason = ("Not estimable: every patient's HbA1c changed by the same amount, so no interval "
+                  f"of the mean can be formed (n = {n}).")
+        return RobustIntervals(estimable=False, reason=reason, **base, **empty, bootstrap_estimable=False,
+                               bootstrap_reason=reason)
 
     notes = []
     t_ci = _st.ttest_1samp(reduction, 0.0).confidence_interval(confidence_level=confidence)
 
-    boot_low = boot_high = None
+    boot_low = boot_high = boot_reason = None
     method: str | None = "BCa" if n <= BCA_MAX_N else "percentile"
-    if n > BOOTSTRAP_MAX_N:
+    if n < MIN_BOOTSTRAP_N:
         method = None
+        boot_reason = (f"Not estimable: fewer than {MIN_BOOTSTRAP_N} patients (n = {n}); a bootstrap interval "
+                       "resamples only the values seen, and from so few it is too narrow to trust.")
+        notes.append(f"No bootstrap interval: fewer than {MIN_BOOTSTRAP_N} patients (n = {n}).")
+    elif n > BOOTSTRAP_MAX_N:
+        method = None
+        boot_reason = f"Not computed: with {n} patients the t interval is accurate."
         notes.append(f"No bootstrap: with {n} patients the t interval is accurate.")
     else:
         with warnings.catch_warnings():
@@ -714,6 +876,7 @@ def robust_intervals(
         boot_low, boot_high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
         if not (math.isfinite(boot_low) and math.isfinite(boot_high)):
             boot_low = boot_high = None
+            boot_reason = "Not estimable: the bootstrap could not form an interval from so few distinct values."
             notes.append("The bootstrap could not form an interval from so few distinct values.")
 
     hl = wil_low = wil_high = None
@@ -732,6 +895,7 @@ def robust_intervals(
         t_ci95_low=float(t_ci.low), t_ci95_high=float(t_ci.high),
         bootstrap_ci95_low=boot_low, bootstrap_ci95_high=boot_high, bootstrap_method=method,
         hodges_lehmann=hl, wilcoxon_ci95_low=wil_low, wilcoxon_ci95_high=wil_high, wilcoxon_p=wil_p,
+        bootstrap_estimable=boot_low is not None, bootstrap_reason=boot_reason,
     )
 
 
@@ -770,6 +934,19 @@ class CovariateRegression(TidyResult):
         The slope without the baseline in the model.
     spearman_rho, spearman_p : float or None
         Rank correlation of the predictor with the reduction (no model).
+    reliability : float or None
+        Test-retest correlation ``r`` of HbA1c, when given: regression to the mean alone
+        makes the reduction grow with the baseline by ``1 - r`` per point (Oldham 1962).
+    baseline_slope_rtm_expected : float or None
+        ``1 - reliability``.
+    baseline_excess, baseline_excess_ci95_low, baseline_excess_ci95_high : float or None
+        ``reduction_per_baseline_point - (1 - reliability)`` and its interval: the part of
+        the baseline slope that regression to the mean does not predict.
+    baseline_excess_p : float or None
+        Two-sided p of ``reduction_per_baseline_point = 1 - reliability``.
+    p_holm, unadjusted_p_holm, spearman_p_holm, baseline_excess_p_holm : float or None
+        Holm-adjusted p-values (see :class:`RegressionToMean`).
+    reconstruction_caveat : str or None
     """
 
     estimable: bool
@@ -791,18 +968,49 @@ class CovariateRegression(TidyResult):
     unadjusted_p: float | None
     spearman_rho: float | None
     spearman_p: float | None
+    reliability: float | None = None
+    baseline_slope_rtm_expected: float | None = None
+    baseline_excess: float | None = None
+    baseline_excess_ci95_low: float | None = None
+    baseline_excess_ci95_high: float | None = None
+    baseline_excess_p: float | None = None
+    p_holm: float | None = None
+    unadjusted_p_holm: float | None = None
+    spearman_p_holm: float | None = None
+    baseline_excess_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
+
+
+def _check_reliability(reliability: float | None) -> float | None:
+    if reliability is None:
+        return None
+    if not 0.0 <= float(reliability) <= 1.0:
+        raise ValueError(f"reliability must lie in [0, 1], got {reliability!r}.")
+    return float(reliability)
+
+
+def _slope_against(fit, column: int, value: float, confidence: float) -> tuple[float, float, float, float]:
+    """``(estimate - value, ci low, ci high, p)`` of one coefficient of an OLS fit against
+    ``value`` (``OLSResults.t_test``)."""
+    restriction = np.zeros((1, len(fit.params)))
+    restriction[0, column] = 1.0
+    test = fit.t_test((restriction, np.array([value])))
+    # ContrastResults.effect and conf_int are of the coefficient itself, not minus value.
+    low, high = (float(v) - value for v in np.squeeze(test.conf_int(alpha=1.0 - confidence)))
+    return (float(np.squeeze(test.effect)) - value, low, high, float(np.squeeze(test.pvalue)))
 
 
 def _covariate_regression(
     reduction: np.ndarray, x: np.ndarray, b: np.ndarray, raw: np.ndarray, predictor: str,
-    what: str, confidence: float,
+    what: str, confidence: float, reliability: float | None = None,
 ) -> CovariateRegression:
     n = int(reduction.size)
     empty = dict(slope=None, ci95_low=None, ci95_high=None, p=None, reduction_per_baseline_point=None,
                  baseline_ci95_low=None, baseline_ci95_high=None, baseline_p=None, r_squared=None,
                  unadjusted_slope=None, unadjusted_p=None, spearman_rho=None, spearman_p=None)
     base = dict(predictor=predictor, n=n, predictor_min=float(raw.min()) if n else None,
-                predictor_max=float(raw.max()) if n else None)
+                predictor_max=float(raw.max()) if n else None, reliability=reliability,
+                baseline_slope_rtm_expected=None if reliability is None else 1.0 - reliability)
 
     def not_estimable(reason: str) -> CovariateRegression:
         return CovariateRegression(estimable=False, reason=reason, **base, **empty)
@@ -834,6 +1042,11 @@ def _covariate_regression(
     ci = fit.conf_int(alpha=1.0 - confidence)
     simple = sm.OLS(reduction, sm.add_constant(x, has_constant="add")).fit()
     rho = _st.spearmanr(x, reduction) if not is_constant(reduction) else None
+    excess = {}
+    if reliability is not None:
+        diff, low, high, p_excess = _slope_against(fit, 2, 1.0 - reliability, confidence)
+        excess = dict(baseline_excess=diff, baseline_excess_ci95_low=low, baseline_excess_ci95_high=high,
+                      baseline_excess_p=p_excess)
     return CovariateRegression(
         estimable=True, reason=None, **base,
         slope=float(fit.params[1]), ci95_low=float(ci[1, 0]), ci95_high=float(ci[1, 1]),
@@ -845,6 +1058,7 @@ def _covariate_regression(
         unadjusted_p=None if _exact_fit(simple.resid, reduction) else float(simple.pvalues[1]),
         spearman_rho=None if rho is None else float(rho.statistic),
         spearman_p=None if rho is None else float(rho.pvalue),
+        **excess,
     )
 
 
@@ -854,6 +1068,7 @@ def dose_regression(
     dose: str = "dose_cells",
     baseline: str = _BASELINE,
     post: str = _POST,
+    reliability: float | None = None,
 ) -> CovariateRegression:
     """Reduction in HbA1c per tenfold dose, adjusted for baseline HbA1c.
 
@@ -867,6 +1082,10 @@ def dose_regression(
         Column of the infused dose (cells, > 0).
     baseline, post : str
         Columns of HbA1c before and after (%).
+    reliability : float, optional
+        Test-retest correlation of HbA1c: the baseline slope is then also tested against
+        the ``1 - reliability`` that regression to the mean alone predicts (the
+        ``baseline_excess`` fields; see :func:`change_on_baseline`).
 
     Returns
     -------
@@ -886,13 +1105,14 @@ def dose_regression(
     dose that is a linear function of the baseline.
     """
     check_confidence(confidence)
+    reliability = _check_reliability(reliability)
     cols = complete_cases(data, [dose, baseline, post])
     keep = cols[dose] > 0
     raw = cols[dose][keep]
     b = cols[baseline][keep]
     reduction = for_ranking(b - cols[post][keep])
     return _covariate_regression(reduction, np.log10(raw) if raw.size else raw, b, raw,
-                                 "log10 dose (cells)", "dose", confidence)
+                                 "log10 dose (cells)", "dose", confidence, reliability)
 
 
 def followup_regression(
@@ -901,6 +1121,7 @@ def followup_regression(
     followup: str = "followup_months",
     baseline: str = _BASELINE,
     post: str = _POST,
+    reliability: float | None = None,
 ) -> CovariateRegression:
     """Does the fall in HbA1c shrink with longer follow-up? Slope per year, baseline-adjusted.
 
@@ -914,6 +1135,8 @@ def followup_regression(
         Column of the time from the infusion to the post-treatment HbA1c (months).
     baseline, post : str
         Columns of HbA1c before and after (%).
+    reliability : float, optional
+        As in :func:`dose_regression`.
 
     Returns
     -------
@@ -933,12 +1156,149 @@ def followup_regression(
     patients, one follow-up time, or one baseline.
     """
     check_confidence(confidence)
+    reliability = _check_reliability(reliability)
     cols = complete_cases(data, [followup, baseline, post])
     months = cols[followup]
     b = cols[baseline]
     reduction = for_ranking(b - cols[post])
     return _covariate_regression(reduction, months / MONTHS_PER_YEAR, b, months,
-                                 "year of follow-up", "follow-up time", confidence)
+                                 "year of follow-up", "follow-up time", confidence, reliability)
+
+
+# ---------------------------------------------------------------------------
+# 4b. Change regressed on baseline, against regression to the mean
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeOnBaseline(TidyResult):
+    """Result of :func:`change_on_baseline`.
+
+    Attributes
+    ----------
+    estimable : bool
+    reason : str or None
+    n : int
+        Patients with both HbA1c values.
+    reliability : float
+        Test-retest correlation ``r`` of HbA1c used.
+    slope : float or None
+        Change in the reduction (percentage points) per percentage point of higher
+        baseline.
+    slope_ci95_low, slope_ci95_high : float or None
+    slope_p : float or None
+        Two-sided p of ``slope = 0``: the naive test, biased by regression to the mean.
+    rtm_expected_slope : float
+        ``1 - reliability``: the slope regression to the mean alone produces.
+    excess : float or None
+        ``slope - rtm_expected_slope``: what regression to the mean does not predict.
+    excess_ci95_low, excess_ci95_high : float or None
+    excess_p : float or None
+        Two-sided p of ``slope = 1 - reliability``.
+    reliability_explaining_slope : float or None
+        ``1 - slope``: the test-retest correlation at which regression to the mean alone
+        would give the whole slope; ``None`` when that is outside [0, 1].
+    excess_p_holm : float or None
+        Holm-adjusted ``excess_p`` (see :class:`RegressionToMean`).
+    reconstruction_caveat : str or None
+    """
+
+    estimable: bool
+    reason: str | None
+    n: int
+    reliability: float
+    slope: float | None
+    slope_ci95_low: float | None
+    slope_ci95_high: float | None
+    slope_p: float | None
+    rtm_expected_slope: float
+    excess: float | None
+    excess_ci95_low: float | None
+    excess_ci95_high: float | None
+    excess_p: float | None
+    reliability_explaining_slope: float | None
+    excess_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
+
+
+def change_on_baseline(
+    data: pd.DataFrame,
+    reliability: float,
+    confidence: float = 0.95,
+    baseline: str = _BASELINE,
+    post: str = _POST,
+) -> ChangeOnBaseline:
+    """Does the fall grow with the baseline more than regression to the mean predicts?
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per patient.
+    reliability : float
+        Test-retest correlation ``r`` of HbA1c (0 to 1).
+    confidence : float
+        Level of the confidence intervals.
+    baseline, post : str
+        Columns of HbA1c before and after (%).
+
+    Returns
+    -------
+    ChangeOnBaseline
+
+    Notes
+    -----
+    Ordinary least squares of the reduction ``baseline - post`` on the baseline
+    (``statsmodels.api.OLS``). Regressing a change on its own starting value is biased
+    (Oldham 1962): the baseline's measurement error and day-to-day variation enter the
+    change with the opposite sign, so even without any treatment, with equal variances at
+    both times and test-retest correlation ``r``, the reduction grows with the baseline
+    by ``1 - r`` per point. The slope is therefore tested against ``1 - r``
+    (``OLSResults.t_test``), not against 0, and the excess over ``1 - r`` reported. The
+    excess depends on ``r``, taken as known; it is not estimable with fewer than 3
+    patients, one baseline value, or a perfect fit.
+
+    References
+    ----------
+    Oldham PD (1962). A note on the analysis of repeated measurements of the same
+    subjects. *Journal of Chronic Diseases* 15(10), 969-977.
+    doi:10.1016/0021-9681(62)90116-9
+    """
+    check_confidence(confidence)
+    r = _check_reliability(reliability)
+    if r is None:
+        raise ValueError("reliability is required.")
+    cols = complete_cases(data, [baseline, post])
+    b = cols[baseline]
+    reduction = for_ranking(b - cols[post])
+    n = int(b.size)
+    base = dict(n=n, reliability=r, rtm_expected_slope=1.0 - r)
+
+    def not_estimable(reason: str) -> ChangeOnBaseline:
+        return ChangeOnBaseline(estimable=False, reason=reason, **base, slope=None, slope_ci95_low=None,
+                                slope_ci95_high=None, slope_p=None, excess=None, excess_ci95_low=None,
+                                excess_ci95_high=None, excess_p=None, reliability_explaining_slope=None)
+
+    if n < 3:
+        return not_estimable(f"Not estimable: fewer than 3 patients with both HbA1c values (n = {n}).")
+    if is_constant(b):
+        return not_estimable(
+            "Not estimable: every patient had the same baseline HbA1c, so the fall cannot be related to "
+            f"the baseline (n = {n}).")
+    fit = sm.OLS(reduction, sm.add_constant(b, has_constant="add")).fit()
+    if _exact_fit(fit.resid, reduction):
+        return not_estimable(
+            "Not estimable: the fall lies exactly on a straight line in the baseline, so the regression "
+            f"has no residual variation (n = {n}).")
+    ci = fit.conf_int(alpha=1.0 - confidence)
+    slope = float(fit.params[1])
+    excess, low, high, p_excess = _slope_against(fit, 1, 1.0 - r, confidence)
+    explaining = 1.0 - slope
+    return ChangeOnBaseline(
+        estimable=True, reason=None, **base, slope=slope, slope_ci95_low=float(ci[1, 0]),
+        slope_ci95_high=float(ci[1, 1]), slope_p=float(fit.pvalues[1]), excess=excess, excess_ci95_low=low,
+        excess_ci95_high=high, excess_p=p_excess,
+        reliability_explaining_slope=explaining if 0.0 <= explaining <= 1.0 else None,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -970,6 +1330,9 @@ class SourceComparison(TidyResult):
         Welch's heteroscedastic one-way ANOVA of the reductions.
     kruskal_h, kruskal_p : float or None
         Kruskal-Wallis rank test (tie-corrected H, chi-squared p).
+    welch_p_holm, kruskal_p_holm : float or None
+        Holm-adjusted p-values (see :class:`RegressionToMean`).
+    reconstruction_caveat : str or None
     """
 
     estimable: bool
@@ -990,6 +1353,9 @@ class SourceComparison(TidyResult):
     welch_p: float | None
     kruskal_h: float | None
     kruskal_p: float | None
+    welch_p_holm: float | None = None
+    kruskal_p_holm: float | None = None
+    reconstruction_caveat: str | None = None
 
 
 def source_comparison(

@@ -36,7 +36,14 @@ __all__ = [
     "dose_comparison",
     "dose_correlation",
     "format_p",
+    "format_p_cell",
+    "holm",
     "paired_reduction",
+    "round_down",
+    "round_up",
+    "signed_rank_v",
+    "signed_rank_variant",
+    "spearman_of_gaussian_copula",
 ]
 
 # HbA1c is recorded to one decimal, so 7.4 - 7.1 and 8.0 - 7.7 should be the
@@ -186,6 +193,17 @@ class PairedReduction(TidyResult):
         reductions.
     wilcoxon_p : float or None
         Two-sided p-value of the Wilcoxon signed-rank test.
+    wilcoxon_v : float or None
+        R's statistic ``V = W+``: the sum of the ranks of |reduction| over the patients
+        whose HbA1c fell (zeros dropped, tied values given their mid-rank).
+    wilcoxon_method : str or None
+        Which variant of the test gave ``wilcoxon_p`` (:data:`SIGNED_RANK_EXACT`,
+        :data:`SIGNED_RANK_CONDITIONAL` or :data:`SIGNED_RANK_NORMAL`; see
+        :func:`signed_rank_variant`).
+    reconstruction_caveat : str or None
+        On the reconstructed cohort, what in this result is a choice of the
+        reconstruction rather than a figure of the paper; ``None`` on any other data
+        (set by :func:`livingpaper.analysis.with_caveat`).
     """
 
     estimable: bool
@@ -205,6 +223,9 @@ class PairedReduction(TidyResult):
     cohen_dz: float | None
     wilcoxon_statistic: float | None
     wilcoxon_p: float | None
+    wilcoxon_v: float | None = None
+    wilcoxon_method: str | None = None
+    reconstruction_caveat: str | None = None
 
 
 def paired_reduction(
@@ -263,9 +284,11 @@ def paired_reduction(
       normal approximation with the tie-corrected variance and, unlike R's
       default, *no* continuity correction (scipy's ``correction=False``).
 
-    Here ``n`` is the number of reductions including zeros.  The reported
-    statistic is scipy's two-sided statistic ``min(W+, W-)``, not R's
-    ``V = W+``.
+    Here ``n`` is the number of reductions including zeros.  The field
+    ``wilcoxon_statistic`` is scipy's two-sided statistic ``min(W+, W-)``;
+    ``wilcoxon_v`` is R's ``V = W+`` and ``wilcoxon_method`` names the
+    variant used (:func:`signed_rank_variant`, whose docstring gives the R
+    call that reproduces each).
 
     The result is not estimable when fewer than 2 patients have both
     values, or when every reduction is the same (zero variance; the
@@ -338,10 +361,11 @@ def paired_reduction(
         # Unreachable in practice (all-zero reductions are constant and
         # caught above) but kept so scipy never sees an all-zero input,
         # where it divides by zero.
-        w_stat = w_p = None
+        w_stat = w_p = w_v = w_method = None
         reason = "The Wilcoxon signed-rank test is undefined: every reduction is 0."
     else:
         w_stat, w_p = signed_rank_test(ranked)
+        w_v, w_method = signed_rank_v(ranked), signed_rank_variant(ranked)
         reason = None
 
     return PairedReduction(
@@ -356,6 +380,8 @@ def paired_reduction(
         cohen_dz=descriptive["mean_reduction"] / descriptive["sd_reduction"],
         wilcoxon_statistic=w_stat,
         wilcoxon_p=w_p,
+        wilcoxon_v=w_v,
+        wilcoxon_method=w_method,
     )
 
 
@@ -387,6 +413,63 @@ def signed_rank_test(reduction: np.ndarray) -> tuple[float, float]:
         return float(statistic), float(p)
     w = _st.wilcoxon(values, zero_method="wilcox", alternative="two-sided")
     return float(w.statistic), float(w.pvalue)
+
+
+#: scipy.stats.wilcoxon ("auto") uses the exact null distribution for samples of at most
+#: this many values without ties or zeros, and the normal approximation above it.
+EXACT_MAX_N = 50
+
+#: The three variants of the signed-rank test that scipy's ``method="auto"`` chooses
+#: between (:func:`signed_rank_variant`), as recorded in ``wilcoxon_method``.
+SIGNED_RANK_EXACT = "exact"
+SIGNED_RANK_CONDITIONAL = "exact conditional (ties or zeros)"
+SIGNED_RANK_NORMAL = "normal approximation (no continuity correction)"
+
+#: The R call that gives the same two-sided p as each variant, with the reductions
+#: ``baseline - post`` (zeros dropped by both). R's own default differs: it uses the
+#: exact test only below 50 values and applies a continuity correction otherwise, and it
+#: has no exact test with ties (the coin package has).
+SIGNED_RANK_R_CALLS = {
+    SIGNED_RANK_EXACT: "wilcox.test(baseline, post, paired = TRUE, exact = TRUE)",
+    SIGNED_RANK_CONDITIONAL: ('coin::wilcoxsign_test(baseline ~ post, zero.method = "Wilcoxon", '
+                              'distribution = "exact")'),
+    SIGNED_RANK_NORMAL: "wilcox.test(baseline, post, paired = TRUE, exact = FALSE, correct = FALSE)",
+}
+
+
+def signed_rank_variant(reduction: np.ndarray) -> str:
+    """Which variant of the signed-rank test :func:`signed_rank_test` uses for these values.
+
+    As scipy's ``method="auto"`` (scipy/stats/_wilcoxon.py), with ``n`` the number of
+    values *including* zeros:
+
+    - :data:`SIGNED_RANK_EXACT`: no ties and no zeros, ``n <= EXACT_MAX_N`` (50): the
+      exact null distribution of ``W+``;
+    - :data:`SIGNED_RANK_CONDITIONAL`: ties or zeros, ``n <= PERMUTATION_MAX_N`` (13):
+      zeros dropped, mid-ranks, every sign pattern enumerated, i.e. the exact distribution
+      conditional on the tied ranks;
+    - :data:`SIGNED_RANK_NORMAL` otherwise: zeros dropped, the normal approximation
+      with the tie-corrected variance and no continuity correction.
+
+    :data:`SIGNED_RANK_R_CALLS` gives the R call that reproduces each. Pass values already rounded with :func:`for_ranking`.
+    """
+    values = np.asarray(reduction, dtype=float)
+    nonzero = np.abs(values[values != 0])
+    ties_or_zeros = nonzero.size < values.size or np.unique(nonzero).size < nonzero.size
+    if values.size > EXACT_MAX_N:
+        return SIGNED_RANK_NORMAL
+    if not ties_or_zeros:
+        return SIGNED_RANK_EXACT
+    return SIGNED_RANK_CONDITIONAL if values.size <= PERMUTATION_MAX_N else SIGNED_RANK_NORMAL
+
+
+def signed_rank_v(reduction: np.ndarray) -> float:
+    """R's signed-rank statistic ``V = W+``: the sum of the mid-ranks of ``|reduction|``
+    over the positive reductions, zeros dropped (``wilcox.test(d)$statistic``)."""
+    values = np.asarray(reduction, dtype=float)
+    nonzero = values[values != 0]
+    ranks = _st.rankdata(np.abs(nonzero))
+    return float(ranks[nonzero > 0].sum())
 
 
 def _r_plus(d: np.ndarray, axis: int) -> np.ndarray:
@@ -426,6 +509,8 @@ class DoseComparison(TidyResult):
         Two-sided p-value.
     test : str
         Name of the test, ``"Welch two-sample t-test"``.
+    reconstruction_caveat : str or None
+        See :class:`PairedReduction`.
     """
 
     estimable: bool
@@ -441,6 +526,7 @@ class DoseComparison(TidyResult):
     df: float | None
     p: float | None
     test: str
+    reconstruction_caveat: str | None = None
 
 
 def dose_comparison(
@@ -566,6 +652,8 @@ class DoseCorrelation(TidyResult):
         Pearson correlation of dose with reduction and its two-sided p.
     spearman_rho, spearman_p : float or None
         Spearman rank correlation and its two-sided p.
+    reconstruction_caveat : str or None
+        See :class:`PairedReduction`.
     """
 
     estimable: bool
@@ -575,6 +663,7 @@ class DoseCorrelation(TidyResult):
     pearson_p: float | None
     spearman_rho: float | None
     spearman_p: float | None
+    reconstruction_caveat: str | None = None
 
 
 def dose_correlation(
@@ -711,3 +800,116 @@ def format_p(p: float | None) -> str:
     if p < 0.001:
         return f"p = {p:#.2g}"
     return f"p = {p:#.3g}"
+
+
+def format_p_cell(p: float | None) -> str:
+    """A p-value for a table cell: the rule of :func:`format_p` without ``"p = "``.
+
+    ``"–"`` when not estimable, ``"< 0.0001"`` below 0.0001 (never three digits of an
+    approximation's far tail, such as ``5.8e-07``), otherwise two or three significant
+    digits, e.g. ``"0.00043"``, ``"0.0122"``, ``"0.214"``.
+    """
+    text = format_p(p)
+    if text == "not estimable":
+        return "–"
+    return text[len("p = "):] if text.startswith("p = ") else text[len("p "):]
+
+
+# ---------------------------------------------------------------------------
+# 5. Bounds at the precision shown
+# ---------------------------------------------------------------------------
+
+# Floating-point noise tolerated before a value counts as past a rounding step
+# (2.25 is stored as 2.2499999999999996 and must not floor to 2.2 at two decimals).
+_BOUND_EPS = 1e-9
+
+
+def round_down(x: float, decimals: int) -> float:
+    """``x`` rounded down to ``decimals`` places: a lower bound shown at that precision
+    stays a lower bound (2.2523 at one decimal is 2.2, never 2.3)."""
+    scale = 10.0 ** decimals
+    return math.floor(float(x) * scale + _BOUND_EPS) / scale
+
+
+def round_up(x: float, decimals: int) -> float:
+    """``x`` rounded up to ``decimals`` places: an upper bound shown at that precision
+    stays an upper bound (0.6934 at two decimals is 0.70, never 0.69)."""
+    scale = 10.0 ** decimals
+    return math.ceil(float(x) * scale - _BOUND_EPS) / scale
+
+
+def significant_decimals(x: float, digits: int) -> int:
+    """Decimals that show ``x`` to ``digits`` significant digits (0.0801 at 2 digits: 4)."""
+    if x == 0 or not math.isfinite(x):
+        return digits - 1
+    return max(0, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+# ---------------------------------------------------------------------------
+# 6. Multiplicity
+# ---------------------------------------------------------------------------
+
+
+def holm(tests: pd.DataFrame, p: str = "p") -> pd.DataFrame:
+    """Holm-adjusted p-values of a family of tests.
+
+    Parameters
+    ----------
+    tests : pandas.DataFrame
+        One row per test; the column ``p`` holds the raw two-sided p (``None``/NaN for a
+        test that could not be made: it is left out of the family).
+    p : str
+        Name of that column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tests`` with a column ``p_holm`` (NaN where the raw p is missing) and a column
+        ``in_family`` (whether the test counted).
+
+    Notes
+    -----
+    ``statsmodels.stats.multitest.multipletests(p, method="holm")`` (Holm 1979): the
+    k-th smallest of m p-values is multiplied by ``m - k + 1``, made non-decreasing and
+    capped at 1. It controls the family-wise error rate under any dependence between the
+    tests. ``m`` is the number of tests with a p.
+
+    References
+    ----------
+    Holm S (1979). A simple sequentially rejective multiple test procedure.
+    *Scandinavian Journal of Statistics* 6(2), 65-70.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    out = tests.copy()
+    raw = pd.to_numeric(out[p], errors="coerce").astype(float)
+    present = raw.notna().to_numpy()
+    adjusted = np.full(len(out), np.nan)
+    if present.any():
+        adjusted[present] = multipletests(raw[present].to_numpy(), method="holm")[1]
+    out["p_holm"] = adjusted
+    out["in_family"] = present
+    return out
+
+
+# ---------------------------------------------------------------------------
+# 7. Copulas
+# ---------------------------------------------------------------------------
+
+
+def spearman_of_gaussian_copula(rho: float) -> float:
+    """Spearman rank correlation of a bivariate normal (Gaussian copula) with correlation ``rho``.
+
+    ``(6 / pi) * arcsin(rho / 2)`` (Pearson 1907; Kruskal 1958, eq. 4.7): the rank
+    correlation that pairing values through a Gaussian copula with parameter ``rho``
+    produces in expectation (slightly below ``rho`` in size for 0 < |rho| < 1).
+
+    References
+    ----------
+    Kruskal WH (1958). Ordinal measures of association. *Journal of the American
+    Statistical Association* 53(284), 814-861. doi:10.1080/01621459.1958.10501481
+    """
+    rho = float(rho)
+    if not -1.0 <= rho <= 1.0:
+        raise ValueError(f"rho must lie in [-1, 1], got {rho!r}.")
+    return 6.0 / math.pi * math.asin(rho / 2.0)
