@@ -108,7 +108,9 @@ def reconstruction_caveats() -> dict[str, str]:
     """
     from . import published, reconstruction  # imported when needed: the reconstruction is heavy
 
-    design = reconstruction.derive_design(published.load())
+    paper = published.load()
+    design = reconstruction.derive_design(paper)
+    overall_p = published.figure(paper, "overall_p").value
     copula = f"{reconstruction.BASELINE_CHANGE_CORRELATION:.2f}"
     dose_rho = f"{reconstruction.DOSE_CHANGE_CORRELATION:.2f}"
     low, high = min(design.feasible_n_severe), max(design.feasible_n_severe)
@@ -132,7 +134,7 @@ def reconstruction_caveats() -> dict[str, str]:
                    "choices.")
     caveats = {
         "overall": ("Made by the reconstruction: the paper reports the mean HbA1c before and after and p < "
-                    "0.0001, not the spread of the changes. The SDs, the confidence interval, the effect size "
+                    f"{overall_p:g}, not the spread of the changes. The SDs, the confidence interval, the effect size "
                     f"and the Wilcoxon check follow from the reconstruction's choices ({sizes})."),
         "moderate": paired_text,
         "severe": paired_text,
