@@ -21,9 +21,11 @@ from livingpaper import analysis, cache, paths, pipeline
 
 
 def write_package(root: Path, modules: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
+    """A package from {"module": source}; "sub/__init__" and "sub/mod" make a subpackage."""
     for name, source in modules.items():
-        (root / f"{name}.py").write_text(source)
+        path = root / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
     return root
 
 
@@ -39,6 +41,39 @@ def test_library_closure_follows_imports_through_modules(tmp_path):
     assert cache.library_closure(["a"], lib) == ["__init__", "a", "b", "c"]
     assert cache.library_closure(["e"], lib) == ["__init__", "a", "b", "c", "d", "e"]
     assert cache.library_closure([], lib) == ["__init__"]
+
+
+def test_library_closure_follows_imports_into_and_out_of_subpackages(tmp_path):
+    lib = write_package(tmp_path / "lib", {
+        "__init__": "",
+        "ground": "x = 1\n",
+        "stats/__init__": "",
+        "stats/result": "from .. import ground\n",
+        "stats/paired": "from .result import T\n",
+        "stats/unused": "y = 2\n",
+        "present/__init__": "from .markdown import escape\n",
+        "present/markdown": "z = 3\n",
+        "present/paired": "from ..stats import paired\nfrom . import markdown\n",
+        "results/__init__": "",
+        "results/document": "import livingpaper.stats.paired\nfrom livingpaper.stats.result import T\n",
+    })
+    assert cache.library_closure(["stats.paired"], lib) == [
+        "__init__", "ground", "stats", "stats.paired", "stats.result"]
+    # A subpackage's __init__ runs whenever one of its modules is imported, and its imports count.
+    assert cache.library_closure(["present.paired"], lib) == [
+        "__init__", "ground", "present", "present.markdown", "present.paired", "stats", "stats.paired",
+        "stats.result"]
+    assert "stats.unused" not in cache.library_closure(["results.document"], lib)
+    assert "stats.paired" in cache.library_closure(["results.document"], lib)
+
+
+def test_chapter_code_importing_from_a_subpackage_depends_on_the_module_it_names(tmp_path):
+    import ast
+
+    known = frozenset({"stats", "stats.paired", "stats.result", "present", "present.markdown"})
+    code = "from livingpaper.stats import paired\nfrom livingpaper.present.markdown import table\nimport livingpaper"
+    assert cache._imported_modules(ast.parse(code), known=known) == {
+        "stats", "stats.paired", "present", "present.markdown", "__init__"}
 
 
 def test_chapter_modules_are_read_from_the_template_code():

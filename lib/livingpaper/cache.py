@@ -8,7 +8,8 @@ re-executing:
   data file standing for ``data_path`` by its SHA-256 and the loading options, and the
   build records (``provenance_path``, ``changes_path``) by their content;
 - the source of every ``livingpaper`` module the chapter imports, directly or through
-  other modules (read from the code, not guessed);
+  other modules, in subpackages too (dotted names such as ``stats.paired``; importing a
+  module runs its packages' ``__init__`` too; all read from the code, not guessed);
 - every file under ``data/`` (published figures, evidence tables, the paper's text that
   chapters read through the library), the citation metadata and the bibliographies;
 - the Python version and the version of every installed package.
@@ -62,26 +63,62 @@ def _parsed_template(path: str, mtime_ns: int, size: int):
     return jupytext.read(path)
 
 
-def _imported_modules(tree: ast.AST, package: str = PACKAGE, current: str | None = None) -> set[str]:
-    """Names of ``package`` modules a piece of code imports (``a`` for livingpaper.a)."""
+def module_files(lib_dir: Path | None = None) -> dict[str, Path]:
+    """Every module of the package by its dotted name inside it: ``cli``, ``stats.paired``;
+    a subpackage by its own name (``stats`` for ``stats/__init__.py``), the package itself
+    as ``__init__``."""
+    lib_dir = lib_dir or LIB_DIR
+    found = {}
+    for path in sorted(lib_dir.rglob("*.py")):
+        parts = path.relative_to(lib_dir).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts) or "__init__"] = path
+    return found
+
+
+def _with_parents(module: str) -> set[str]:
+    """Importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` first."""
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+def _imported_modules(tree: ast.AST, package: str = PACKAGE, current: str | None = None,
+                      is_package: bool = False, known: frozenset[str] = frozenset()) -> set[str]:
+    """Dotted names of ``package`` modules a piece of code imports (``stats.paired`` for
+    ``livingpaper.stats.paired``), parent packages included. ``current`` is the module the
+    code belongs to (None: a chapter's code, where relative imports mean nothing);
+    ``known`` the package's modules, to tell ``from x import module`` from
+    ``from x import name``."""
     found: set[str] = set()
+    here = [] if current in (None, "__init__") else current.split(".")
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
                 if parts[0] == package:
-                    found.add(parts[1] if len(parts) > 1 else "__init__")
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level == 0 and module.split(".")[0] != package:
+                    found |= _with_parents(".".join(parts[1:])) if len(parts) > 1 else {"__init__"}
+            continue
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0:
+            parts = (node.module or "").split(".")
+            if parts[0] != package:
                 continue
-            if node.level > 0 and current is None:
+            base = parts[1:]
+        else:
+            if current is None:
                 continue
-            inner = module.split(".")[1:] if node.level == 0 else [p for p in module.split(".") if p]
-            if inner:
-                found.add(inner[0])
-            else:  # "from livingpaper import a, b" / "from . import a, b"
-                found.update(alias.name for alias in node.names)
+            # The package a relative import starts from: the module's own package, up level - 1.
+            origin = here if is_package else here[:-1]
+            base = origin[:len(origin) - (node.level - 1)] + [p for p in (node.module or "").split(".") if p]
+        name = ".".join(base)
+        if name:
+            found |= _with_parents(name)
+        for alias in node.names:  # "from livingpaper.stats import paired": a module, or a name in one
+            candidate = f"{name}.{alias.name}" if name else alias.name
+            if candidate in known:
+                found |= _with_parents(candidate)
     return found
 
 
@@ -91,23 +128,23 @@ def _signature(files: Iterable[Path]) -> tuple:
 
 
 @lru_cache(maxsize=8)
-def _import_graph(signature: tuple) -> dict[str, set[str]]:
-    graph = {}
-    for name, _, _ in signature:
-        source = Path(name)
-        graph[source.stem] = _imported_modules(ast.parse(source.read_text(encoding="utf-8")), current=source.stem)
-    return graph
+def _import_graph(lib_dir: str, signature: tuple) -> dict[str, set[str]]:
+    modules = module_files(Path(lib_dir))
+    known = frozenset(modules)
+    return {name: _imported_modules(ast.parse(path.read_text(encoding="utf-8")), current=name,
+                                    is_package=path.name == "__init__.py", known=known) - {name}
+            for name, path in modules.items()}
 
 
 def _module_imports(lib_dir: Path) -> dict[str, set[str]]:
     """Which library modules each library module imports (parsed once per content)."""
-    return _import_graph(_signature(sorted(lib_dir.glob("*.py"))))
+    return _import_graph(str(lib_dir), _signature(module_files(lib_dir).values()))
 
 
-def library_closure(direct: Iterable[str], lib_dir: Path = LIB_DIR) -> list[str]:
+def library_closure(direct: Iterable[str], lib_dir: Path | None = None) -> list[str]:
     """The modules reached from ``direct`` through imports, ``__init__`` always included."""
-    graph = _module_imports(lib_dir)
-    todo, seen = list(direct) + ["__init__"], set()
+    graph = _module_imports(lib_dir or LIB_DIR)
+    todo, seen = [m for d in direct for m in _with_parents(d)] + ["__init__"], set()
     while todo:
         module = todo.pop()
         if module in seen or module not in graph:
@@ -119,21 +156,22 @@ def library_closure(direct: Iterable[str], lib_dir: Path = LIB_DIR) -> list[str]
 
 def chapter_modules(template: Path) -> list[str]:
     """Library modules a chapter template uses (its code cells, then their imports)."""
-    return _chapter_modules(_signature([template]), _signature(sorted(LIB_DIR.glob("*.py"))))
+    return _chapter_modules(_signature([template]), _signature(module_files().values()))
 
 
 @lru_cache(maxsize=64)
 def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[str]:
     template = Path(template_signature[0][0])
     nb = read_template(template)
+    known = frozenset(module_files())
     direct: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
             try:
-                direct |= _imported_modules(ast.parse(cell.source))
+                direct |= _imported_modules(ast.parse(cell.source), known=known)
             except SyntaxError:  # IPython magics: be conservative, depend on everything
-                return library_closure(p.stem for p in LIB_DIR.glob("*.py"))
-    return library_closure(direct)
+                return library_closure(known, LIB_DIR)
+    return library_closure(direct, LIB_DIR)
 
 
 def declared_parameters(template: Path) -> tuple[str, ...]:
@@ -171,12 +209,12 @@ def chapter_key(template: Path, substitutions: dict[str, str], parameters: dict[
                 shared: str, environment: str) -> str:
     """The key of one executed chapter: its template, the parameter values it receives, the
     library modules it uses, the shared input files and the environment."""
-    modules = chapter_modules(template)
+    modules, files = chapter_modules(template), module_files()
     return digest({
         "template": digest(template.read_bytes()),
         "substitutions": substitutions,
         "parameters": parameters,
-        "library": {m: digest((LIB_DIR / f"{m}.py").read_bytes()) for m in modules},
+        "library": {m: digest(files[m].read_bytes()) for m in modules},
         "shared_inputs": shared,
         "environment": environment,
     })

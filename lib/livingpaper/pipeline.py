@@ -143,7 +143,7 @@ def _book_key(data_identity: dict[str, Any], stable_common: dict[str, Any], pdf:
     inputs, the environment and the book's files. Equal keys mean nothing changed; any
     difference re-checks chapter by chapter (:func:`_chapter_keys`, exact but slower)."""
     folders = {"chapters": (paths.CHAPTERS_DIR, paths.CHAPTERS_DIR.rglob("*.md")),
-               "lib": (cache.LIB_DIR, cache.LIB_DIR.glob("*.py")), "book": (paths.ROOT, _book_files())}
+               "lib": (cache.LIB_DIR, cache.module_files().values()), "book": (paths.ROOT, _book_files())}
     return cache.digest({
         "files": {f"{name}/{f.relative_to(top)}": cache.digest(f.read_bytes())
                   for name, (top, files) in folders.items() for f in sorted(files) if f.is_file()},
