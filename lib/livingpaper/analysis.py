@@ -3,7 +3,8 @@
 A *section* is one population analysed one way (``overall``, ``moderate``, ``severe``,
 ``dose_high``, ``dose_low``: paired before/after; ``dose_comparison``: Welch's t-test of
 the reductions, high minus low; ``dose_correlation``: Pearson and Spearman of dose with
-the reduction). :func:`results` computes all of them and returns the dictionary written
+the reduction; ``replication``: each claim of the paper against this cohort,
+:mod:`livingpaper.replication`). :func:`results` computes all of them and returns the dictionary written
 to ``results.json`` (contract in DESIGN.md); the chapters call the same functions, so
 the book and ``results.json`` cannot disagree.
 """
@@ -117,8 +118,9 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
     sections["dose_comparison"] = dose_comparison(cohort, params).to_dict()
     sections["dose_correlation"] = dose_correlation(cohort).to_dict()
     # Imported here: beyond and evidence build on this module.
-    from . import beyond, evidence
+    from . import beyond, evidence, replication
     sections.update(beyond.sections(cohort, params, evidence.rtm_anchors()))
+    sections["replication"] = replication.replicate(sections, cohort.analysed, params, reconstructed).to_dict()
     return {
         "dataset": {
             "path": cohort.path.name,
@@ -140,7 +142,12 @@ _RESULT_TYPES = {**{name: stats.PairedReduction for name in PAIRED_SECTIONS},
 
 def section_result(results: dict[str, Any], name: str):
     """A section of a results document as its result object (what the chapters display),
-    so that a page shows exactly the numbers of results.json, computed once."""
+    so that a page shows exactly the numbers of results.json, computed once.
+    ``replication`` gives a :class:`livingpaper.replication.Replication`."""
+    if name == "replication":
+        from .replication import Replication
+
+        return Replication.from_dict(results["sections"][name])
     return _RESULT_TYPES[name](**results["sections"][name])
 
 
