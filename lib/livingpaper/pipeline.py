@@ -214,6 +214,9 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
         results = _build_into(staging, data, out, params, manifest, book_key, data_identity, stable_common,
                               load_options, log, command, jobs, pdf, server, cleanup)
     log(f"Book written to {out / 'html' / 'index.html'} ({time.perf_counter() - started:.0f} s in all)")
+    from .replication import replication_summary_lines  # issue 14: the verdicts, printed last
+    for line in replication_summary_lines(results):
+        log(line)
     return results
 
 
