@@ -59,6 +59,7 @@ results. *Psychological Science* 26(5), 559-569. doi:10.1177/0956797614567341
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -786,6 +787,12 @@ def _differences(params: Parameters, definitions: dict[str, Any]) -> dict[str, s
     }
 
 
+def _result(kind: type, section: dict[str, Any]):
+    """A results.json section as its result type (keys added to the section later are left out)."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    return kind(**{k: v for k, v in section.items() if k in names})
+
+
 def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, params: Parameters,
               reconstructed: bool, published: dict[str, Any] | None = None,
               min_patients: int = MIN_PATIENTS) -> Replication:
@@ -807,9 +814,10 @@ def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, param
     published = published or published_mod.load()
     paper = paper_claims(published)
     differs = _differences(params, published["definitions"])
-    claims = {name: assess(paper[name], PairedReduction(**sections[name]), differs[name], min_patients)
+    claims = {name: assess(paper[name], _result(PairedReduction, sections[name]), differs[name], min_patients)
               for name in _PAIRED}
-    claims["dose"] = assess_dose(paper["dose"], DoseComparison(**sections["dose_comparison"]), differs["dose"])
+    claims["dose"] = assess_dose(paper["dose"], _result(DoseComparison, sections["dose_comparison"]),
+                                 differs["dose"])
     assessed = [c for c in claims.values() if c.verdict != NOT_ASSESSABLE]
     return Replication(
         estimable=bool(assessed),

@@ -424,8 +424,9 @@ def replication_intro(replication, data_name: str) -> Markdown:
     """The introduction's paragraph on replication: on new data, the verdicts in one sentence."""
     if replication.reconstructed:
         return Markdown(
-            "On the reconstructed cohort the book reproduces the paper: every claim agrees with it by construction, "
-            "since the cohort was made to match. Built on another file, the book becomes a **replication** on that "
+            "On the reconstructed cohort the book reproduces the paper: every published figure agrees with it by "
+            "construction, since the cohort was made to match. Built on another file, the book becomes a "
+            "**replication** on that "
             "file and says, claim by claim, whether its patients show what the paper reported "
             "(see {doc}`/chapters/replication`).")
     parts = [f"{CLAIM_NAMES[name].lower()}: **{verdict_name(claim.verdict)}**"
