@@ -459,7 +459,8 @@ def assess(paper: PaperClaim, cohort: PairedReduction, different_population: str
         why = cohort.reason or "Not estimable."
         return result(NOT_ASSESSABLE, f"In {group}, {why[0].lower()}{why[1:]}")
     if cohort.n < min_patients:
-        return result(NOT_ASSESSABLE, f"Only {cohort.n} patients in {group}: too few to tell (a verdict needs at "
+        where = "" if paper.claim == "overall" else f" in {group}"
+        return result(NOT_ASSESSABLE, f"Only {cohort.n} patients{where}: too few to tell (a verdict needs at "
                                       f"least {min_patients}).")
     where = "below" if estimate < fields["prediction_low"] else "above"
     if not fields["inside_prediction"]:

@@ -538,7 +538,7 @@ def case_mix_table(mix, sources: dict[str, int] | None = None) -> str:
         ("Mean baseline HbA1c, %", f"{mix.paper_baseline_mean:.2f}", _num(mix.baseline_mean)),
         (f"Baseline below the paper's inclusion threshold ({mix.paper_inclusion_min:g} %)", "0 (inclusion criterion)",
          f"{mix.n_below_inclusion}"),
-        (f"Severe patients (baseline above {mix.severe_above:g} %)", paper_severe,
+        (f"Severe patients (baseline above {mix.severe_above:.1f} %)", paper_severe,
          f"{mix.n_severe} of {mix.n} ({pct(mix.severe_share)})"),
         ("Dose range, cells", _range_cells(mix.paper_dose_min_cells, mix.paper_dose_max_cells),
          _range_cells(mix.dose_min_cells, mix.dose_max_cells)),
