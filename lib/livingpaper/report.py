@@ -366,8 +366,9 @@ def claim_meaning(claim) -> str:
     return "No verdict: " + escape(claim.reason)
 
 
-def claim_sentence(claim) -> Markdown:
-    """One claim on a results page or in the replication chapter: verdict, numbers, meaning."""
+def claim_sentence(claim, reconstructed: bool = False) -> Markdown:
+    """One claim on a results page or in the replication chapter: verdict, numbers, meaning
+    (on the reconstructed cohort, that agreement is by construction)."""
     name = CLAIM_NAMES.get(claim.claim, claim.claim).lower()
     head = f"**Replication, {escape(name)}: {verdict_name(claim.verdict)}.**"
     if claim.claim == "dose" or claim.published_estimate is None:
@@ -381,6 +382,8 @@ def claim_sentence(claim) -> Markdown:
                f"{_pp(claim.prediction_high)} (widest 95% prediction interval over what the abstract allows).")
     if claim.verdict == "not_assessable":
         return Markdown(f"{head} {numbers} {escape(claim.reason)}")
+    if reconstructed:
+        return Markdown(f"{head} {numbers} By construction: the reconstructed cohort was made to match the paper.")
     return Markdown(f"{head} {numbers} {claim_meaning(claim)}")
 
 
@@ -439,7 +442,7 @@ def replication_intro(replication, data_name: str) -> Markdown:
 
 def replication_headline(replication) -> Markdown:
     """The replication chapter's opening: one line per claim, the verdict and what it means."""
-    lines = [f"- {claim_sentence(claim).data}" for claim in replication.claims.values()]
+    lines = [f"- {claim_sentence(claim, replication.reconstructed).data}" for claim in replication.claims.values()]
     return Markdown("\n".join(lines))
 
 
