@@ -313,6 +313,11 @@ def test_results_page_on_new_data_shows_the_verdict_instead_of_a_rounding_match(
     old = report.published_section(comparison, found.claims["overall"], reconstructed=True).data
     assert "Match at the paper's precision" in old and "by construction" in old
     assert report.published_versus(False) == "this cohort" and report.published_versus(True) == "reproduced"
+    # Where the paper printed the claim's mean reduction itself, that row carries the verdict (no second row).
+    severe = {"cohort": {}, "sections": {"severe": {"mean_reduction": 0.0, "p": 1.0}}}
+    rows = report.published_section(published.comparison_table(published.load(), severe, sections=["severe"]),
+                                    found.claims["severe"], reconstructed=False).data.split("\n\n")[0].splitlines()
+    assert len(rows) == 2 + 2 and "the claim" in rows[2] and "**inconsistent**" in rows[2]
 
 
 def test_case_mix_table_escapes_text_from_the_data(tmp_path):
