@@ -66,16 +66,17 @@ def small_csv(tmp_path_factory) -> Path:
 def built(small_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("books") / "book"
     tree_before, data_before = source_tree_state(), sha(small_csv)
-    results = pipeline.build(small_csv, out, analysis.Parameters(), log=lambda _: None)
+    lines: list[str] = []
+    results = pipeline.build(small_csv, out, analysis.Parameters(), log=lines.append)
     return {"out": out, "results": results, "tree_before": tree_before, "data_before": data_before,
-            "csv": small_csv}
+            "csv": small_csv, "log": lines}
 
 
 def test_build_writes_the_book_results_and_provenance(built):
     out = built["out"]
     assert (out / "html" / "index.html").is_file()
     for page in ("methods", "results/overall", "results/moderate", "results/severe", "results/dose",
-                 "data", "reproducibility", "references"):
+                 "replication", "data", "reproducibility", "references"):
         assert (out / "html" / "chapters" / f"{page}.html").is_file(), page
     assert json.loads((out / "results.json").read_text()) == built["results"]
     assert (out / "notebooks" / "results" / "severe.ipynb").is_file()
@@ -194,6 +195,22 @@ def test_bad_data_stops_the_kernel_server_at_once(built, tmp_path):
         pipeline.build(bad, tmp_path / "never", log=lambda _: None)
     assert psutil.Process().children(recursive=True) == []
     assert not (tmp_path / "never").exists()
+
+
+def test_a_build_on_new_data_is_a_replication_on_every_page_and_prints_its_verdicts_last(built):
+    out, replication = built["out"], built["results"]["sections"]["replication"]
+    assert replication["reconstructed"] is False
+    assert list(replication["claims"]) == ["overall", "moderate", "severe", "dose"]
+    page = lambda name: (out / "html" / "chapters" / f"{name}.html").read_text()  # noqa: E731
+    for name in ("results/overall", "results/moderate", "results/severe", "results/dose"):
+        assert "Published vs this cohort" in page(name) and "Match at the paper" not in page(name), name
+        assert "✗ differs" not in page(name), name
+    assert "Does this cohort show what the paper reported?" in page("replication")
+    assert "This build is a <strong>replication</strong>" in (out / "html" / "chapters" / "intro.html").read_text()
+    verdicts = built["log"][-4:]
+    for line, (name, claim) in zip(verdicts, replication["claims"].items()):
+        assert claim["verdict"].replace("_", " ") in line, name
+    assert built["log"][-5] == "Replication of Matsuoka et al. 2025 on small.csv:"
 
 
 def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):

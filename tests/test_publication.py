@@ -64,6 +64,17 @@ def test_patterns_the_reconstruction_made_are_marked_in_results_json_and_on_thei
     assert "Made by the reconstruction" in dose_page and "chance by construction" in beyond_page
 
 
+def test_on_the_reconstructed_cohort_results_pages_keep_matches_and_replication_says_by_construction(book):
+    page = lambda name: (book / "html" / "chapters" / f"{name}.html").read_text()  # noqa: E731
+    for name in ("results/overall", "results/moderate", "results/severe", "results/dose"):
+        assert "Published vs reproduced" in page(name) and "✓ matches" in page(name), name
+        assert "✗ differs" not in page(name) and "Published vs this cohort" not in page(name), name
+    assert "agreement here is by construction" in page("replication")
+    assert "This build is a <strong>replication</strong>" not in page("intro")
+    replication = json.loads((book / "results.json").read_text())["sections"]["replication"]
+    assert replication["reconstructed"] is True
+
+
 # --------------------------------------------------------------------------- PDF
 
 

@@ -27,6 +27,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("moderate", "templates/paired.md", "chapters/results/moderate", "Moderate diabetes", {"section": "moderate"}),
     Chapter("severe", "templates/paired.md", "chapters/results/severe", "Severe diabetes", {"section": "severe"}),
     Chapter("dose", "templates/dose.md", "chapters/results/dose", "Dose subgroups"),
+    Chapter("replication", "replication.md", "chapters/replication"),
     Chapter("implied", "implied.md", "chapters/implied"),
     Chapter("beyond", "beyond.md", "chapters/beyond"),
     Chapter("evidence", "evidence.md", "chapters/evidence"),

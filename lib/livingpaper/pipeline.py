@@ -211,6 +211,9 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
         results = _build_into(staging, data, out, params, manifest, stable_common,
                               load_options, log, command, jobs, pdf, server, cleanup)
     log(f"Book written to {terminal(out / 'html' / 'index.html')} ({time.perf_counter() - started:.0f} s in all)")
+    from .replication import replication_summary_lines  # the verdicts, printed last
+    for line in replication_summary_lines(results):
+        log(line)
     return results
 
 
