@@ -1,4 +1,4 @@
-"""Tests for livingpaper.analysis: populations, Parameters and the results document.
+"""Tests for livingpaper.results.document: populations, Parameters and the results document.
 
 Every expected statistic is recomputed here independently: means and SDs with numpy,
 t-tests and intervals with statsmodels, the Wilcoxon signed-rank p by enumerating all
@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import cohort_frame, set_cell, write_csv
+from livingpaper import domain, paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.parameters import Parameters
+from livingpaper.results import document as results_document
+from livingpaper.results import populations
 from scipy import stats as sps
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-
-from conftest import cohort_frame, set_cell, write_csv
-from livingpaper import analysis, dataset, paths
-from livingpaper.analysis import Parameters
 
 # Populations of the fixture (tests/conftest.py) with the paper's thresholds, by hand.
 MODERATE = {"P01", "P02", "P03", "P04", "P05"}       # 6.2 <= baseline <= 8.0
@@ -58,11 +60,11 @@ def cohort(cohort_csv):
 
 def test_populations_with_the_paper_thresholds(cohort):
     p = Parameters()
-    assert ids(analysis.population(cohort, "overall", p)) == ALL
-    assert ids(analysis.population(cohort, "moderate", p)) == MODERATE
-    assert ids(analysis.population(cohort, "severe", p)) == SEVERE
-    assert ids(analysis.population(cohort, "dose_high", p)) == HIGH
-    assert ids(analysis.population(cohort, "dose_low", p)) == LOW
+    assert ids(populations.population(cohort, "overall", p)) == ALL
+    assert ids(populations.population(cohort, "moderate", p)) == MODERATE
+    assert ids(populations.population(cohort, "severe", p)) == SEVERE
+    assert ids(populations.population(cohort, "dose_high", p)) == HIGH
+    assert ids(populations.population(cohort, "dose_low", p)) == LOW
 
 
 @pytest.mark.parametrize("baseline, moderate, severe", [
@@ -75,53 +77,53 @@ def test_baseline_at_the_boundaries(tmp_path, baseline, moderate, severe):
     frame = set_cell(cohort_frame(), "P05", "hba1c_baseline", baseline)
     cohort = load(tmp_path, frame)
     p = Parameters()
-    assert ("P05" in ids(analysis.population(cohort, "moderate", p))) is moderate
-    assert ("P05" in ids(analysis.population(cohort, "severe", p))) is severe
-    assert "P05" in ids(analysis.population(cohort, "overall", p))
+    assert ("P05" in ids(populations.population(cohort, "moderate", p))) is moderate
+    assert ("P05" in ids(populations.population(cohort, "severe", p))) is severe
+    assert "P05" in ids(populations.population(cohort, "overall", p))
 
 
 @pytest.mark.parametrize("dose, high", [(1_000_000_000, True), (999_999_999, False), (1e9 + 1, True)])
 def test_dose_exactly_at_the_cutoff_is_high(tmp_path, dose, high):
     cohort = load(tmp_path, set_cell(cohort_frame(), "P02", "dose_cells", dose))
     p = Parameters()
-    assert ("P02" in ids(analysis.population(cohort, "dose_high", p))) is high
-    assert ("P02" in ids(analysis.population(cohort, "dose_low", p))) is (not high)
+    assert ("P02" in ids(populations.population(cohort, "dose_high", p))) is high
+    assert ("P02" in ids(populations.population(cohort, "dose_low", p))) is (not high)
 
 
 def test_patient_without_post_value_is_in_no_population(tmp_path):
     cohort = load(tmp_path, set_cell(cohort_frame(), "P06", "hba1c_post", ""))
     for section in PAIRED_SECTIONS:
-        assert "P06" not in ids(analysis.population(cohort, section, Parameters()))
+        assert "P06" not in ids(populations.population(cohort, section, Parameters()))
 
 
 def test_patient_without_dose_is_in_no_dose_population_but_in_the_others(tmp_path):
     cohort = load(tmp_path, set_cell(cohort_frame(), "P07", "dose_cells", ""))
     p = Parameters()
-    assert "P07" in ids(analysis.population(cohort, "overall", p))
-    assert "P07" in ids(analysis.population(cohort, "severe", p))
-    assert "P07" not in ids(analysis.population(cohort, "dose_high", p))
-    assert "P07" not in ids(analysis.population(cohort, "dose_low", p))
+    assert "P07" in ids(populations.population(cohort, "overall", p))
+    assert "P07" in ids(populations.population(cohort, "severe", p))
+    assert "P07" not in ids(populations.population(cohort, "dose_high", p))
+    assert "P07" not in ids(populations.population(cohort, "dose_low", p))
 
 
 def test_unknown_section_is_an_error(cohort):
     with pytest.raises(KeyError):
-        analysis.population(cohort, "mild", Parameters())
+        populations.population(cohort, "mild", Parameters())
 
 
 def test_changing_thresholds_changes_the_populations(cohort):
     higher = Parameters(severe_above=9.0)
-    assert ids(analysis.population(cohort, "moderate", higher)) == MODERATE | {"P06", "P09"}
-    assert ids(analysis.population(cohort, "severe", higher)) == {"P07", "P08"}
+    assert ids(populations.population(cohort, "moderate", higher)) == MODERATE | {"P06", "P09"}
+    assert ids(populations.population(cohort, "severe", higher)) == {"P07", "P08"}
     lower_min = Parameters(moderate_min=6.0)
-    assert ids(analysis.population(cohort, "moderate", lower_min)) == MODERATE | {"P10"}
+    assert ids(populations.population(cohort, "moderate", lower_min)) == MODERATE | {"P10"}
     cutoff = Parameters(dose_cutoff_cells=2e9)
-    assert ids(analysis.population(cohort, "dose_high", cutoff)) == {"P03", "P07"}
-    assert ids(analysis.population(cohort, "dose_low", cutoff)) == ALL - {"P03", "P07"}
+    assert ids(populations.population(cohort, "dose_high", cutoff)) == {"P03", "P07"}
+    assert ids(populations.population(cohort, "dose_low", cutoff)) == ALL - {"P03", "P07"}
 
 
 def test_changing_thresholds_changes_the_results(cohort):
-    default = analysis.results(cohort, Parameters(), reconstructed=False)
-    moved = analysis.results(cohort, Parameters(severe_above=9.0), reconstructed=False)
+    default = results_document.results(cohort, Parameters(), reconstructed=False)
+    moved = results_document.results(cohort, Parameters(severe_above=9.0), reconstructed=False)
     assert default["sections"]["severe"]["n"] == 4 and moved["sections"]["severe"]["n"] == 2
     assert moved["parameters"]["severe_above"] == 9.0
 
@@ -159,7 +161,7 @@ def test_parameters_to_dict_gives_plain_floats():
 
 
 def test_results_have_every_key_of_the_design_contract(cohort):
-    results = analysis.results(cohort, Parameters(), reconstructed=True)
+    results = results_document.results(cohort, Parameters(), reconstructed=True)
     assert DATASET_KEYS <= set(results["dataset"])
     assert PARAMETER_KEYS <= set(results["parameters"])
     sections = results["sections"]
@@ -174,7 +176,7 @@ def test_results_are_json_without_nan(tmp_path):
     # Also with sections that are not estimable (nulls, never NaN) and an exclusion.
     frame = set_cell(cohort_frame(), "P03", "hba1c_post", "")
     cohort = load(tmp_path, frame)
-    results = analysis.results(cohort, Parameters(severe_above=10.0, dose_cutoff_cells=1e7), reconstructed=False)
+    results = results_document.results(cohort, Parameters(severe_above=10.0, dose_cutoff_cells=1e7), reconstructed=False)
     assert results["sections"]["severe"]["estimable"] is False
     text = json.dumps(results, allow_nan=False)
     assert json.loads(text) == results
@@ -182,7 +184,7 @@ def test_results_are_json_without_nan(tmp_path):
 
 def test_results_dataset_describes_the_file(tmp_path):
     path = write_csv(tmp_path, set_cell(cohort_frame(), "P03", "hba1c_post", ""), name="clinic.csv")
-    results = analysis.results(dataset.load(path), Parameters(), reconstructed=False)
+    results = results_document.results(dataset.load(path), Parameters(), reconstructed=False)
     d = results["dataset"]
     assert d["path"].endswith("clinic.csv")
     assert d["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -193,8 +195,8 @@ def test_results_dataset_describes_the_file(tmp_path):
 
 
 def test_results_record_whether_the_data_are_the_reconstruction(cohort):
-    assert analysis.results(cohort, Parameters(), reconstructed=True)["dataset"]["reconstructed"] is True
-    assert analysis.results(cohort, Parameters(), reconstructed=False)["dataset"]["reconstructed"] is False
+    assert results_document.results(cohort, Parameters(), reconstructed=True)["dataset"]["reconstructed"] is True
+    assert results_document.results(cohort, Parameters(), reconstructed=False)["dataset"]["reconstructed"] is False
 
 
 def fixture_values(patients: set[str]):
@@ -214,7 +216,7 @@ def exact_wilcoxon_p(d: np.ndarray) -> float:
 @pytest.mark.parametrize("section, patients", [
     ("overall", ALL), ("moderate", MODERATE), ("severe", SEVERE), ("dose_high", HIGH), ("dose_low", LOW)])
 def test_paired_sections_equal_independent_computation(cohort, section, patients):
-    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"][section]
+    got = results_document.results(cohort, Parameters(), reconstructed=False)["sections"][section]
     b, a = fixture_values(patients)
     d = b - a
     ds = DescrStatsW(d)
@@ -238,14 +240,14 @@ def test_paired_sections_equal_independent_computation(cohort, section, patients
 
 def test_fixture_reductions_by_hand(cohort):
     # Guard the fixture itself: the overall mean reduction is 7.0 / 10 percentage points.
-    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]
+    got = results_document.results(cohort, Parameters(), reconstructed=False)["sections"]
     assert got["overall"]["mean_reduction"] == pytest.approx(0.70)
     assert got["moderate"]["mean_reduction"] == pytest.approx((0.3 + 0.4 + 0.5 + 0.9 - 0.1) / 5)
     assert got["severe"]["mean_reduction"] == pytest.approx((1.1 + 1.8 + 1.3 + 0.2) / 4)
 
 
 def test_dose_comparison_equals_welch_test_by_statsmodels(cohort):
-    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_comparison"]
+    got = results_document.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_comparison"]
     bh, ah = fixture_values(HIGH)
     bl, al = fixture_values(LOW)
     cm = CompareMeans.from_data(bh - ah, bl - al)
@@ -267,7 +269,7 @@ def correlation_p(r: float, n: int) -> float:
 
 
 def test_dose_correlation_equals_pearson_and_spearman_by_hand(cohort):
-    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_correlation"]
+    got = results_document.results(cohort, Parameters(), reconstructed=False)["sections"]["dose_correlation"]
     frame = cohort_frame()
     dose = frame["dose_cells"].to_numpy(float)
     reduction = frame["hba1c_baseline"].to_numpy(float) - frame["hba1c_post"].to_numpy(float)
@@ -282,7 +284,7 @@ def test_dose_correlation_equals_pearson_and_spearman_by_hand(cohort):
 
 def test_dose_correlation_leaves_out_patients_without_dose(tmp_path):
     cohort = load(tmp_path, set_cell(cohort_frame(), "P07", "dose_cells", ""))
-    got = analysis.results(cohort, Parameters(), reconstructed=False)["sections"]
+    got = results_document.results(cohort, Parameters(), reconstructed=False)["sections"]
     assert got["dose_correlation"]["n"] == 9
     assert got["overall"]["n"] == 10
     assert got["dose_high"]["n"] + got["dose_low"]["n"] == 9
@@ -293,7 +295,7 @@ def test_dose_correlation_leaves_out_patients_without_dose(tmp_path):
 
 @pytest.mark.parametrize("severe_above, n", [(10.0, 1), (11.0, 0)])
 def test_subgroup_with_one_patient_or_none_is_not_estimable(cohort, severe_above, n):
-    severe = analysis.results(cohort, Parameters(severe_above=severe_above), reconstructed=False)["sections"]["severe"]
+    severe = results_document.results(cohort, Parameters(severe_above=severe_above), reconstructed=False)["sections"]["severe"]
     assert severe["estimable"] is False
     assert severe["n"] == n
     assert isinstance(severe["reason"], str) and severe["reason"].strip()
@@ -302,7 +304,7 @@ def test_subgroup_with_one_patient_or_none_is_not_estimable(cohort, severe_above
 
 
 def test_all_patients_in_one_dose_group_makes_the_comparison_not_estimable(cohort):
-    sections = analysis.results(cohort, Parameters(dose_cutoff_cells=1e7), reconstructed=False)["sections"]
+    sections = results_document.results(cohort, Parameters(dose_cutoff_cells=1e7), reconstructed=False)["sections"]
     assert sections["dose_low"]["n"] == 0 and sections["dose_high"]["n"] == 10
     comparison = sections["dose_comparison"]
     assert comparison["estimable"] is False
@@ -313,7 +315,7 @@ def test_all_patients_in_one_dose_group_makes_the_comparison_not_estimable(cohor
 def test_constant_dose_makes_the_correlation_not_estimable(tmp_path):
     frame = cohort_frame()
     frame["dose_cells"] = 1_000_000_000
-    sections = analysis.results(load(tmp_path, frame), Parameters(), reconstructed=False)["sections"]
+    sections = results_document.results(load(tmp_path, frame), Parameters(), reconstructed=False)["sections"]
     correlation = sections["dose_correlation"]
     assert correlation["estimable"] is False
     assert correlation["reason"] and "dose" in correlation["reason"]
@@ -325,7 +327,7 @@ def test_constant_dose_makes_the_correlation_not_estimable(tmp_path):
 
 
 def test_cohort_summary_by_hand(cohort):
-    summary = analysis.cohort_summary(cohort)
+    summary = populations.cohort_summary(cohort)
     assert summary["n_rows"] == 10 and summary["n_analysed"] == 10
     assert summary["dose_min_cells"] == 1e8
     assert summary["dose_max_cells"] == 2e9
@@ -340,30 +342,30 @@ def test_cohort_summary_by_hand(cohort):
 
 def test_cohort_summary_counts_every_valid_row_even_when_excluded(tmp_path):
     frame = set_cell(cohort_frame(), "P10", "hba1c_post", "")  # P10 has the longest follow-up
-    summary = analysis.cohort_summary(load(tmp_path, frame))
+    summary = populations.cohort_summary(load(tmp_path, frame))
     assert summary["n_rows"] == 10 and summary["n_analysed"] == 9
     assert summary["followup_max_months"] == 68
 
 
 def test_cohort_summary_without_adverse_event_column_says_unknown(tmp_path):
-    summary = analysis.cohort_summary(load(tmp_path, cohort_frame().drop(columns=["serious_adverse_event"])))
+    summary = populations.cohort_summary(load(tmp_path, cohort_frame().drop(columns=["serious_adverse_event"])))
     assert summary["serious_adverse_events"] is None
 
 
 def test_results_carry_the_cohort_summary(cohort):
-    results = analysis.results(cohort, Parameters(), reconstructed=False)
+    results = results_document.results(cohort, Parameters(), reconstructed=False)
     assert results["cohort"]["dose_min_cells"] == 1e8
     assert results["cohort"]["msc_sources"] == {"adipose": 3, "bone_marrow": 2, "umbilical_cord": 5}
 
 
 def test_definition_states_the_thresholds_of_the_build():
     p = Parameters(moderate_min=6.5, severe_above=9.0, dose_cutoff_cells=5e8)
-    assert "6.5" in analysis.definition("moderate", p) and "9.0" in analysis.definition("moderate", p)
-    assert "9.0" in analysis.definition("severe", p)
+    assert "6.5" in domain.definition("moderate", p) and "9.0" in domain.definition("moderate", p)
+    assert "9.0" in domain.definition("severe", p)
     default = Parameters()
     for section in ("dose_high", "dose_low"):
-        assert analysis.definition(section, p) != analysis.definition(section, default)
-        assert "5" in analysis.definition(section, p)
+        assert domain.definition(section, p) != domain.definition(section, default)
+        assert "5" in domain.definition(section, p)
 
 
 def test_optional_characteristics_are_summarised_when_present(tmp_path):
@@ -372,7 +374,7 @@ def test_optional_characteristics_are_summarised_when_present(tmp_path):
     frame["sex"] = ["F", "male", "Female", "M", "f", "m", "", "F", "M", "F"]
     frame["bmi_kg_m2"] = [22.0, 25.5, 30.1, 27.3, 24.0, 29.9, 31.2, 23.3, 26.6, 28.0]
     frame["diabetes_duration_years"] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    summary = analysis.cohort_summary(load(tmp_path, frame))
+    summary = populations.cohort_summary(load(tmp_path, frame))
     assert summary["age_years_mean"] == pytest.approx(np.mean(frame["age_years"]))
     assert summary["age_years_sd"] == pytest.approx(np.std(frame["age_years"], ddof=1))
     assert (summary["female_n"], summary["sex_recorded_n"]) == (5, 9)  # one sex left empty
@@ -382,14 +384,14 @@ def test_optional_characteristics_are_summarised_when_present(tmp_path):
 
 
 def test_optional_characteristics_are_none_when_absent(cohort):
-    summary = analysis.cohort_summary(cohort)
+    summary = populations.cohort_summary(cohort)
     for key in ("age_years_mean", "female_n", "bmi_kg_m2_mean", "diabetes_duration_years_median"):
         assert summary[key] is None
 
 
 def test_section_result_rebuilds_the_result_objects_from_a_results_document(cohort):
-    document = json.loads(json.dumps(analysis.results(cohort, Parameters(), False)))
+    document = json.loads(json.dumps(results_document.results(cohort, Parameters(), False)))
     for name in ("overall", "moderate", "severe", "dose_high", "dose_low", "dose_comparison", "dose_correlation"):
-        rebuilt = analysis.section_result(document, name)
+        rebuilt = results_document.section_result(document, name)
         assert rebuilt.to_dict() == document["sections"][name]
-    assert analysis.section_result(document, "severe") == analysis.paired(cohort, "severe", Parameters())
+    assert results_document.section_result(document, "severe") == results_document.paired(cohort, "severe", Parameters())

@@ -1,4 +1,4 @@
-"""Tests of livingpaper.beyond: the results.json sections beyond the paper, and the text.
+"""Tests of livingpaper.present.beyond: the results.json sections beyond the paper, and the text.
 
 The statistics themselves are tested against independent results in test_sensitivity,
 test_safety, test_power and test_consistency; here: the contract (keys, estimable/reason,
@@ -11,9 +11,13 @@ import json
 import types
 
 import pytest
-
 from conftest import cohort_frame, set_cell, write_csv
-from livingpaper import analysis, beyond, dataset, paths
+from livingpaper import parameters, paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.present import beyond
+from livingpaper.results import beyond as results_beyond
+from livingpaper.results import document as results_document
+from livingpaper.results import populations
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -32,7 +36,7 @@ ANCHORS = types.SimpleNamespace(
 @pytest.fixture(scope="module")
 def reconstructed():
     cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, beyond.analyse(cohort, analysis.Parameters(), ANCHORS)
+    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS)
 
 
 def load(tmp_path, frame):
@@ -52,7 +56,7 @@ def test_sections_hold_every_required_key_with_estimable_and_reason(reconstructe
 
 def test_sections_entry_point_equals_the_analysis_and_is_deterministic(reconstructed):
     cohort, result = reconstructed
-    assert beyond.sections(cohort, analysis.Parameters(), ANCHORS) == result.sections()
+    assert results_beyond.sections(cohort, parameters.Parameters(), ANCHORS) == result.sections()
 
 
 def test_reconstructed_cohort_has_no_serious_event_in_61_patients(reconstructed):
@@ -76,7 +80,7 @@ def test_anchors_reach_the_regression_to_the_mean_and_the_ancova(reconstructed):
 def test_headline_sections_are_the_documented_populations(reconstructed):
     cohort, result = reconstructed
     s = result.sections()
-    overall = analysis.paired(cohort, "overall", analysis.Parameters())
+    overall = results_document.paired(cohort, "overall", parameters.Parameters())
     assert s["power"]["sd_change"] == pytest.approx(overall.sd_reduction)
     assert s["power"]["observed_reduction"] == pytest.approx(overall.mean_reduction)
     assert s["bootstrap"]["group"] == "overall" and s["bootstrap_severe"]["group"] == "severe"
@@ -106,15 +110,15 @@ def test_chapter_text_of_the_reconstructed_cohort_has_no_missing_numbers(reconst
 
 def test_curves_for_the_figures(reconstructed):
     cohort, result = reconstructed
-    rtm = beyond.rtm_curve(cohort, analysis.Parameters(), ANCHORS)
+    rtm = results_beyond.rtm_curve(cohort, parameters.Parameters(), ANCHORS)
     assert set(rtm["group"]) == {"overall", "moderate", "severe"}
-    curve = beyond.power_curve(result)
+    curve = results_beyond.power_curve(result)
     assert curve["scenario"].nunique() == 4
 
 
 def test_a_ten_patient_cohort_runs_every_analysis(tmp_path):
     cohort = load(tmp_path, cohort_frame())
-    s = beyond.sections(cohort, analysis.Parameters(), ANCHORS)
+    s = results_beyond.sections(cohort, parameters.Parameters(), ANCHORS)
     assert s["safety"]["events"] == 1 and s["safety"]["n"] == 10
     assert s["regression_to_mean"]["n"] == 4  # severe: P06 to P09
     assert s["source_comparison"]["n_groups_compared"] == 1 and not s["source_comparison"]["estimable"]
@@ -123,7 +127,7 @@ def test_a_ten_patient_cohort_runs_every_analysis(tmp_path):
 
 def test_a_one_patient_cohort_degrades_into_reasons_without_warnings(tmp_path):
     cohort = load(tmp_path, cohort_frame().iloc[[6]])  # P07, severe
-    result = beyond.analyse(cohort, analysis.Parameters(), ANCHORS)
+    result = results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS)
     s = result.sections()
     for name in ("regression_to_mean", "ancova", "bootstrap", "dose_regression", "followup",
                  "source_comparison", "power"):
@@ -137,21 +141,21 @@ def test_a_one_patient_cohort_degrades_into_reasons_without_warnings(tmp_path):
         assert any(words in text.lower() for words in ("not estimable", "cannot", "no interval")), text
         assert "fewer than" in text or "no patient" in text or "standard deviation" in text, text
     json.dumps(s, allow_nan=False)
-    assert beyond.power_curve(result).empty
+    assert results_beyond.power_curve(result).empty
 
 
 def test_a_file_without_adverse_events_says_so(tmp_path):
     cohort = load(tmp_path, cohort_frame().drop(columns="serious_adverse_event"))
-    s = beyond.sections(cohort, analysis.Parameters(), ANCHORS)
+    s = results_beyond.sections(cohort, parameters.Parameters(), ANCHORS)
     assert not s["safety"]["estimable"] and "does not record" in s["safety"]["reason"]
-    assert "not estimable" in beyond.safety_headline(beyond.analyse(cohort, analysis.Parameters(), ANCHORS).safety).data
+    assert "not estimable" in beyond.safety_headline(results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS).safety).data
 
 
 def test_everyone_unchanged_is_not_estimable_in_words(tmp_path):
     frame = cohort_frame()
     for pid, base in zip(frame["patient_id"], frame["hba1c_baseline"]):
         frame = set_cell(frame, pid, "hba1c_post", base)
-    s = beyond.sections(load(tmp_path, frame), analysis.Parameters(), ANCHORS)
+    s = results_beyond.sections(load(tmp_path, frame), parameters.Parameters(), ANCHORS)
     assert not s["bootstrap"]["estimable"] and "same amount" in s["bootstrap"]["reason"]
     assert not s["power"]["estimable"]
 
@@ -170,7 +174,7 @@ CHOSEN_BY_THE_RECONSTRUCTION = {
 @pytest.fixture(scope="module")
 def caveated():
     cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, beyond.analyse(cohort, analysis.Parameters(), ANCHORS, reconstructed=True)
+    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS, reconstructed=True)
 
 
 def test_sections_reflecting_a_choice_of_the_reconstruction_carry_a_caveat(caveated):
@@ -192,20 +196,20 @@ def test_every_section_has_the_caveat_key_and_it_is_null_on_any_other_data(recon
     _, plain_result = reconstructed  # the same cohort, not declared reconstructed
     for name, section in plain_result.sections().items():
         assert "reconstruction_caveat" in section and section["reconstruction_caveat"] is None, name
-    other = beyond.sections(load(tmp_path, cohort_frame()), analysis.Parameters(), ANCHORS)
+    other = results_beyond.sections(load(tmp_path, cohort_frame()), parameters.Parameters(), ANCHORS)
     assert all(s["reconstruction_caveat"] is None for s in other.values())
 
 
 def test_the_results_document_carries_the_caveats_of_the_paper_sections_too():
     cohort = dataset.load(paths.DEFAULT_COHORT)
-    document = analysis.results(cohort, analysis.Parameters(), reconstructed=True)["sections"]
+    document = results_document.results(cohort, parameters.Parameters(), reconstructed=True)["sections"]
     for name in ("dose_correlation", "dose_comparison", "dose_high", "dose_low", "severe", "moderate", "overall"):
         assert document[name]["reconstruction_caveat"], name
     assert "0.20" in document["dose_correlation"]["reconstruction_caveat"]
-    plain_document = analysis.results(cohort, analysis.Parameters(), reconstructed=False)["sections"]
+    plain_document = results_document.results(cohort, parameters.Parameters(), reconstructed=False)["sections"]
     assert all(s["reconstruction_caveat"] is None for s in plain_document.values())
     # Loading a section back gives the page the same caveat.
-    assert analysis.section_result({"sections": document}, "dose_correlation").reconstruction_caveat
+    assert results_document.section_result({"sections": document}, "dose_correlation").reconstruction_caveat
 
 
 def test_the_caveat_is_said_in_place_under_its_result(caveated, reconstructed):
@@ -234,7 +238,7 @@ def holm_by_hand(ps):
 def test_each_p_of_the_family_has_its_holm_adjusted_p_beside_it(reconstructed):
     _, result = reconstructed
     sections = result.sections()
-    members = [(s, f) for s, f, _ in beyond.P_VALUE_FAMILY if sections[s][f] is not None]
+    members = [(s, f) for s, f, _ in results_beyond.P_VALUE_FAMILY if sections[s][f] is not None]
     expected = holm_by_hand([sections[s][f] for s, f in members])
     for (s, f), holm in zip(members, expected):
         assert sections[s][f"{f}_holm"] == pytest.approx(holm, rel=1e-12), (s, f)
@@ -252,7 +256,7 @@ def test_the_chapter_says_how_many_p_values_it_reports_and_tables_show_the_holm_
     text = beyond.multiplicity_headline(result).data
     assert f"{result.multiplicity.n_tests} p-values" in text and "Holm" in text
     table = beyond.multiplicity_table(result)
-    assert table.count("\n") == 1 + len(beyond.P_VALUE_FAMILY)
+    assert table.count("\n") == 1 + len(results_beyond.P_VALUE_FAMILY)
     assert "Holm-adjusted p" in beyond.rtm_table(result.rtm)
 
 
@@ -260,8 +264,8 @@ def test_ancova_and_regression_to_the_mean_agree_at_the_fitted_slope(reconstruct
     cohort, result = reconstructed
     s = result.sections()
     slope = s["ancova"]["slope"]
-    overall = analysis.population(cohort, "overall", analysis.Parameters())
-    from livingpaper import sensitivity
+    overall = populations.population(cohort, "overall", parameters.Parameters())
+    from livingpaper.stats import rtm as sensitivity
     assert sensitivity.regression_to_mean(overall, 7.1, slope).residual_reduction == pytest.approx(
         s["ancova"]["adjusted_reduction"], rel=1e-10)
     # The severe group with r read off the slope, by hand: observed - (1 - b)(mean baseline - 7.1).
@@ -311,10 +315,10 @@ def test_the_change_on_baseline_is_reported_as_its_excess_over_regression_to_the
 def test_a_three_patient_severe_group_has_t_and_rank_intervals_but_no_bootstrap(tmp_path):
     frame = cohort_frame()
     frame = frame[~frame["patient_id"].isin(["P06"])]  # severe: P07, P08, P09
-    s = beyond.sections(load(tmp_path, frame), analysis.Parameters(), ANCHORS)
+    s = results_beyond.sections(load(tmp_path, frame), parameters.Parameters(), ANCHORS)
     severe = s["bootstrap_severe"]
     assert severe["n"] == 3 and severe["estimable"] and severe["t_ci95_low"] is not None
     assert severe["bootstrap_estimable"] is False and severe["bootstrap_ci95_low"] is None
     assert "fewer than 10 patients" in severe["bootstrap_reason"]
-    table = beyond.robust_table(beyond.analyse(load(tmp_path, frame), analysis.Parameters(), ANCHORS).robust)
+    table = beyond.robust_table(results_beyond.analyse(load(tmp_path, frame), parameters.Parameters(), ANCHORS).robust)
     assert "not reported" in table

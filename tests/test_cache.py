@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from livingpaper import analysis, cache, paths, pipeline
-
-
+from livingpaper import parameters as analysis
+from livingpaper import paths
+from livingpaper.build import book, cache, pipeline
 
 # --------------------------------------------------------------------------- keys
 
@@ -79,9 +78,10 @@ def test_chapter_code_importing_from_a_subpackage_depends_on_the_module_it_names
 def test_chapter_modules_are_read_from_the_template_code():
     paired = cache.chapter_modules(paths.CHAPTERS_DIR / "templates" / "paired.md")
     methods = cache.chapter_modules(paths.CHAPTERS_DIR / "methods.md")
-    assert {"analysis", "stats", "figures", "dataset", "published", "report"} <= set(paired)
-    assert "analysis" in methods and "stats" in methods  # analysis imports stats
-    assert "figures" not in methods and "pipeline" not in methods
+    assert {"results.document", "stats.paired", "present.figures", "inputs.cohort", "inputs.published",
+            "present.paired", "present", "stats", "results"} <= set(paired)  # packages' __init__ too
+    assert "present.paired" in methods and "stats.paired" in methods  # present.paired imports stats.paired
+    assert "present.figures" not in methods and not any(m.startswith("build") for m in methods)
 
 
 def key_for(template: Path, **overrides) -> str:
@@ -111,7 +111,8 @@ def test_chapter_key_changes_when_an_imported_module_changes_and_only_then(tmp_p
     paired = paths.CHAPTERS_DIR / "templates" / "paired.md"
     methods = paths.CHAPTERS_DIR / "methods.md"
     before = key_for(paired), key_for(methods)
-    (lib / "figures.py").write_text((lib / "figures.py").read_text() + "\n# a change\n")
+    figures = lib / "present" / "figures.py"
+    figures.write_text(figures.read_text() + "\n# a change\n")
     after = key_for(paired), key_for(methods)
     assert after[0] != before[0]  # the results template draws figures
     assert after[1] == before[1]  # the methods page does not import figures
@@ -127,7 +128,7 @@ def test_the_book_key_changes_with_every_input_of_the_no_change_shortcut(tmp_pat
     assert pipeline._book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
     assert pipeline._book_key(identity, common, pdf=True) != base
     for folder, attribute, owner, edit in ((paths.CHAPTERS_DIR, "CHAPTERS_DIR", paths, "methods.md"),
-                                           (cache.LIB_DIR, "LIB_DIR", cache, "report.py")):
+                                           (cache.LIB_DIR, "LIB_DIR", cache, "present/paired.py")):
         copy = tmp_path / attribute
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
         monkeypatch.setattr(owner, attribute, copy)
@@ -145,10 +146,10 @@ def executed(out: Path) -> set[str]:
     return set(json.loads((out / "build.json").read_text())["executed"])
 
 
-ALL = {c.name for c in pipeline.CHAPTERS if c.execute}
+ALL = {c.name for c in book.CHAPTERS if c.execute}
 # Chapters that show this build's records (provenance, changes) depend on something new in
 # every build, so every rebuild executes them.
-RECORDS = {c.name for c in pipeline.CHAPTERS if c.execute and
+RECORDS = {c.name for c in book.CHAPTERS if c.execute and
            {"provenance_path", "changes_path"} & set(pipeline._declared_parameters(c))}
 
 
@@ -205,7 +206,7 @@ def test_changed_template_re_executes_that_chapter_and_the_build_records_only(fi
 def test_changed_parameter_re_executes_every_chapter_that_declares_it(first_build):
     data, out = first_build
     pipeline.build(data, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    declaring = {c.name for c in pipeline.CHAPTERS if c.execute and "severe_above" in pipeline._declared_parameters(c)}
+    declaring = {c.name for c in book.CHAPTERS if c.execute and "severe_above" in pipeline._declared_parameters(c)}
     assert declaring and declaring <= executed(out)
     results = json.loads((out / "results.json").read_text())
     assert results["sections"]["severe"]["n"] == 2  # 9.1 and 9.6: the new threshold was used
@@ -217,7 +218,7 @@ def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp
     changed = tmp_path / "small.csv"  # same name, one value different
     changed.write_text(data.read_text().replace("A01,6.4,6.1", "A01,6.4,5.1"))
     pipeline.build(changed, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    reading = {c.name for c in pipeline.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
+    reading = {c.name for c in book.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
     assert reading and reading | RECORDS == executed(out)
     overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
     assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(

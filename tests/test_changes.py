@@ -1,7 +1,8 @@
 """What changed between two builds: every differing value, and the ones that matter flagged."""
 from __future__ import annotations
 
-from livingpaper import changes, report
+from livingpaper.build import changes
+from livingpaper.present import record as report
 
 
 def results(p: float, estimable: bool = True, n: int = 10, excluded=None) -> dict:

@@ -14,9 +14,8 @@ import jsonschema
 import pytest
 import yaml
 from cffconvert import Citation
-from pybtex.database import parse_file
-
 from livingpaper import paths
+from pybtex.database import parse_file
 
 CITATION_CFF = paths.ROOT / "CITATION.cff"
 ZENODO_JSON = paths.ROOT / ".zenodo.json"

@@ -1,4 +1,4 @@
-"""Tests for livingpaper.dataset: loading and validating a cohort file.
+"""Tests for livingpaper.inputs.cohort: loading and validating a cohort file.
 
 Row numbers are counted as a spreadsheet counts them: the header is row 1, the first
 patient row 2. In the ten-patient fixture (tests/conftest.py) patient P0k is on row k + 1.
@@ -11,10 +11,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import COHORT_ROWS, cohort_frame, set_cell, write_csv
-from livingpaper import dataset, paths
-from livingpaper.dataset import DataError
+from livingpaper import paths
+from livingpaper.errors import DataError
+from livingpaper.inputs import cohort as dataset
 
 # The required columns as DESIGN.md and the data dictionary describe them, written out
 # here (not imported) so that a column silently dropped from the schema is noticed.

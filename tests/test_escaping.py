@@ -9,12 +9,11 @@ import html
 import re
 
 import pytest
+from livingpaper import escaping
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
 from pybtex.database import parse_string
-
-from livingpaper import escaping
 
 HOSTILE = [
     "a|b",

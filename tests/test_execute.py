@@ -1,10 +1,10 @@
-"""Execution of the chapters (livingpaper.execute): how many at once, in which order."""
+"""Execution of the chapters (livingpaper.build.execute): how many at once, in which order."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from livingpaper import execute
-from livingpaper.book import Chapter
+from livingpaper.build import execute
+from livingpaper.build.book import Chapter
 
 
 def test_default_parallelism_is_one_more_than_the_cores_except_for_large_cohorts(monkeypatch):

@@ -12,6 +12,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from livingpaper.present import figures  # noqa: E402
+from livingpaper.present.figures import (
+    STYLE,
+    change_plot,
+    dose_plot,
+    followup_plot,
+    paired_plot,
+    power_curve_plot,
+    rtm_curve_plot,
+    save_figure,
+)
+from livingpaper.stats import power as _power
+from livingpaper.stats import rtm as _sensitivity
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -19,8 +32,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from livingpaper import figures  # noqa: E402
-from livingpaper.figures import STYLE, change_plot, dose_plot, paired_plot, save_figure  # noqa: E402
+  # noqa: E402
 
 # Six patients, written out. change = post - baseline:
 #   P01 -0.7, P02 -1.3, P03 0.0 (unchanged), P04 -1.5, P05 +0.2, P06 -0.2
@@ -375,9 +387,9 @@ def test_save_figure_rejects_unknown_format(tmp_path):
 
 # --- beyond the paper: regression to the mean, follow-up, power -------------------------
 
-from livingpaper import power as _power  # noqa: E402
-from livingpaper import sensitivity as _sensitivity  # noqa: E402
-from livingpaper.figures import followup_plot, power_curve_plot, rtm_curve_plot  # noqa: E402
+  # noqa: E402
+  # noqa: E402
+  # noqa: E402
 
 
 def _rtm_curve(data=SIX):

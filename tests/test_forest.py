@@ -7,12 +7,18 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from livingpaper import parameters, paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.inputs import evidence
+from livingpaper.present import forest
+from livingpaper.present.figures import STYLE, save_figure
+from livingpaper.results import document
+from livingpaper.stats import comparators  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from livingpaper import analysis, dataset, evidence, forest  # noqa: E402
-from livingpaper.figures import STYLE, save_figure  # noqa: E402
+  # noqa: E402
 
 
 def results_of(mean_reduction=0.8, low=0.5, high=1.1, severe=None) -> dict:
@@ -29,7 +35,7 @@ def results_of(mean_reduction=0.8, low=0.5, high=1.1, severe=None) -> dict:
 
 def edited_evidence(tmp_path, row_id: str, **cells: str) -> pd.DataFrame:
     """The shipped evidence file, copied with some cells of one row changed, and loaded."""
-    raw = pd.read_csv(evidence.EVIDENCE_CSV, dtype=str, keep_default_na=False)
+    raw = pd.read_csv(paths.EVIDENCE_CSV, dtype=str, keep_default_na=False)
     for column, value in cells.items():
         raw.loc[raw["row_id"] == row_id, column] = value
     path = tmp_path / "evidence.csv"
@@ -44,7 +50,7 @@ def shipped() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def figure(shipped) -> Figure:
-    return forest.forest_plot(evidence.forest_rows(results_of(), shipped))
+    return forest.forest_plot(comparators.forest_rows(results_of(), shipped))
 
 
 def artist(fig: Figure, gid: str):
@@ -71,11 +77,11 @@ def texts(fig: Figure) -> str:
 
 def test_the_figure_is_drawn_from_the_evidence_file(tmp_path, shipped):
     # Zang 2022 placebo arm: -0.63 as published; a test copy says -0.40 instead.
-    before = forest.forest_plot(evidence.forest_rows(results_of(), shipped))
+    before = forest.forest_plot(comparators.forest_rows(results_of(), shipped))
     assert artist(before, "point:zang2022_placebo").get_xdata()[0] == -0.63
     changed = edited_evidence(tmp_path, "zang2022_placebo", estimate="-0.40", flags="abstract_only;secondary_detail_conflict",
                               baseline_value="", followup_value="")
-    after = forest.forest_plot(evidence.forest_rows(results_of(), changed))
+    after = forest.forest_plot(comparators.forest_rows(results_of(), changed))
     assert artist(after, "point:zang2022_placebo").get_xdata()[0] == -0.40
     # Without its disagreement flag the row keeps only the letter of the dose conflict.
     assert "Zang 2022, placebo arm (n=46) [f]" in y_labels(after)
@@ -83,20 +89,20 @@ def test_the_figure_is_drawn_from_the_evidence_file(tmp_path, shipped):
 
 def test_a_row_added_to_the_file_appears_in_the_figure(tmp_path, shipped):
     changed = edited_evidence(tmp_path, "skyler2015_placebo", estimate="-0.25")
-    fig = forest.forest_plot(evidence.forest_rows(results_of(), changed))
+    fig = forest.forest_plot(comparators.forest_rows(results_of(), changed))
     assert artist(fig, "point:skyler2015_placebo").get_xdata()[0] == -0.25
-    assert not has_artist(forest.forest_plot(evidence.forest_rows(results_of(), shipped)), "point:skyler2015_placebo")
+    assert not has_artist(forest.forest_plot(comparators.forest_rows(results_of(), shipped)), "point:skyler2015_placebo")
 
 
 def test_the_book_points_follow_this_builds_results(shipped):
-    fig = forest.forest_plot(evidence.forest_rows(results_of(mean_reduction=1.2, low=0.9, high=1.5), shipped))
+    fig = forest.forest_plot(comparators.forest_rows(results_of(mean_reduction=1.2, low=0.9, high=1.5), shipped))
     assert artist(fig, "point:book_overall").get_xdata()[0] == -1.2
     assert list(artist(fig, "ci:book_overall").get_xdata()) == [-1.5, -0.9]
 
 
 def test_the_book_points_of_a_real_cohort(shipped, cohort_csv):
-    results = analysis.results(dataset.load(cohort_csv), analysis.Parameters(), reconstructed=False)
-    fig = forest.forest_plot(evidence.forest_rows(results, shipped))
+    results = document.results(dataset.load(cohort_csv), parameters.Parameters(), reconstructed=False)
+    fig = forest.forest_plot(comparators.forest_rows(results, shipped))
     reduction = results["sections"]["moderate"]["mean_reduction"]
     assert artist(fig, "point:book_moderate").get_xdata()[0] == pytest.approx(-reduction)
 
@@ -111,13 +117,13 @@ def test_the_x_axis_is_the_change_in_percentage_points(figure):
 
 def test_groups_and_the_controlled_block_are_labelled(figure, shipped):
     labels = y_labels(figure)
-    for controlled, title in evidence.BLOCK_TITLES.items():
+    for controlled, title in comparators.BLOCK_TITLES.items():
         assert title in labels
-    present = set(evidence.forest_rows(results_of(), shipped)["group"])
+    present = set(comparators.forest_rows(results_of(), shipped)["group"])
     for group in present:
-        assert evidence.GROUP_TITLES[group] in labels
+        assert comparators.GROUP_TITLES[group] in labels
     # The controlled block comes after (below) every before/after row.
-    assert labels.index(evidence.BLOCK_TITLES[True]) > labels.index("Lin 2020, placebo arms of T2DM drug RCTs (k=392)")
+    assert labels.index(comparators.BLOCK_TITLES[True]) > labels.index("Lin 2020, placebo arms of T2DM drug RCTs (k=392)")
 
 
 def test_controlled_differences_are_squares_and_changes_circles(figure):
@@ -177,7 +183,7 @@ def test_a_section_that_is_not_estimable_is_said_in_words(figure):
 
 def test_colours_are_from_the_okabe_ito_palette(figure, shipped):
     palette = {to_hex(c) for c in STYLE.values()}
-    for row_id in evidence.forest_rows(results_of(), shipped)["row_id"]:
+    for row_id in comparators.forest_rows(results_of(), shipped)["row_id"]:
         point = artist(figure, f"point:{row_id}")
         if not isinstance(point, Text):
             assert to_hex(point.get_color()) in palette
@@ -190,7 +196,7 @@ def test_values_are_written_beside_the_points(figure):
 
 
 def test_the_figure_is_a_text_width_wide_and_deterministic(tmp_path, shipped):
-    rows = evidence.forest_rows(results_of(), shipped)
+    rows = comparators.forest_rows(results_of(), shipped)
     first, second = forest.forest_plot(rows), forest.forest_plot(rows)
     assert first.get_size_inches()[0] == pytest.approx(6.5)
     a, b = save_figure(first, tmp_path / "a.png"), save_figure(second, tmp_path / "b.png")
@@ -198,25 +204,25 @@ def test_the_figure_is_a_text_width_wide_and_deterministic(tmp_path, shipped):
 
 
 def test_more_rows_make_a_taller_figure_not_smaller_text(shipped):
-    rows = evidence.forest_rows(results_of(), shipped)
-    few = forest.forest_plot(rows[rows["group"] == evidence.GROUP_BOOK])
+    rows = comparators.forest_rows(results_of(), shipped)
+    few = forest.forest_plot(rows[rows["group"] == comparators.GROUP_BOOK])
     many = forest.forest_plot(rows)
     assert many.get_size_inches()[1] > few.get_size_inches()[1]
 
 
 def test_rows_without_needed_columns_are_refused(shipped):
-    rows = evidence.forest_rows(results_of(), shipped).drop(columns=["has_ci"])
+    rows = comparators.forest_rows(results_of(), shipped).drop(columns=["has_ci"])
     with pytest.raises(KeyError, match="has_ci"):
         forest.forest_plot(rows)
 
 
 def test_an_unknown_group_is_refused(shipped):
-    rows = evidence.forest_rows(results_of(), shipped).assign(group="somewhere else")
+    rows = comparators.forest_rows(results_of(), shipped).assign(group="somewhere else")
     with pytest.raises(ValueError, match="unknown forest group"):
         forest.forest_plot(rows)
 
 
 def test_no_rows_give_a_message_not_an_error(shipped):
-    rows = evidence.forest_rows(results_of(), shipped).iloc[0:0]
+    rows = comparators.forest_rows(results_of(), shipped).iloc[0:0]
     fig = forest.forest_plot(rows)
     assert "No estimates to show" in texts(fig)

@@ -1,11 +1,19 @@
-"""Tests for livingpaper.identifiers: direct identifiers recognised in column names and ids."""
+"""Tests for livingpaper.inputs.identifiers: direct identifiers recognised in column names and ids."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from livingpaper import identifiers as ids
-from livingpaper.identifiers import ADDRESS, BIRTH_DATE, DATE, EMAIL, NAME, PHONE, PHONE_OR_NUMBER, RECORD_NUMBER
+from livingpaper.inputs import identifiers as ids
+from livingpaper.inputs.identifiers import (
+    ADDRESS,
+    BIRTH_DATE,
+    DATE,
+    EMAIL,
+    NAME,
+    PHONE,
+    PHONE_OR_NUMBER,
+    RECORD_NUMBER,
+)
 
 # As real exports name them, in several languages (the first eleven are the issue's own).
 IDENTIFIER_COLUMNS = [

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import BOOK_COHORT
-from livingpaper import pipeline
+from livingpaper.build import pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -141,7 +140,7 @@ def test_sigterm_during_the_analysis_of_a_large_cohort_stops_the_analysis_proces
             fh.write(f"Z{i:07d}," + lines[1 + i % 7].split(",", 1)[1] + "\n")
     before = tree_hash(out)
     build = Build("--data", str(big), "--out", str(out), "--jobs", "2")
-    kernel_server = "livingpaper.kernel_server"
+    kernel_server = "livingpaper.build.kernel_server"
 
     def analysing(children) -> bool:
         # The kernel server, and a fork of the build itself: the analysis process.

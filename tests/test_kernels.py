@@ -1,4 +1,4 @@
-"""Warm kernels (livingpaper.kernels, livingpaper.kernel_server): a chapter executed in a
+"""Warm kernels (livingpaper.build.kernels, livingpaper.build.kernel_server): a chapter executed in a
 kernel forked from the kernel server gives the outputs a freshly launched kernel gives,
 requests the server cannot serve faithfully are refused (and the kernel launched fresh),
 and no kernel outlives its build.
@@ -19,8 +19,7 @@ import nbformat
 import papermill
 import psutil
 import pytest
-
-from livingpaper import execute, kernel_server, kernels, pipeline
+from livingpaper.build import book, execute, kernel_server, kernels, pipeline
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="forking kernels needs POSIX fork()")
 
@@ -154,7 +153,7 @@ def test_the_server_ends_when_the_build_is_killed(tmp_path):
     script = textwrap.dedent(f"""
         import os, sys, time
         from pathlib import Path
-        from livingpaper import kernels
+        from livingpaper.build import kernels
         server = kernels.KernelServer([], dict(os.environ), Path({str(tmp_path)!r}))
         print(server.process.pid, flush=True)
         time.sleep(60)
@@ -195,7 +194,8 @@ def test_the_server_preloads_what_the_chapters_import(tmp_path):
         ```{code-cell} ipython3
         import json
         import matplotlib.pyplot as plt
-        from livingpaper import analysis, report
+        from livingpaper.results import document
+        from livingpaper.present import paired
         from IPython.display import Markdown
         ```
 
@@ -205,8 +205,9 @@ def test_the_server_preloads_what_the_chapters_import(tmp_path):
         ```
         """))
     found = kernels.chapter_imports([template])
-    assert {"json", "matplotlib.pyplot", "livingpaper", "livingpaper.analysis", "livingpaper.report",
-            "IPython.display", "IPython.display.Markdown"} <= set(found)
+    assert {"json", "matplotlib.pyplot", "livingpaper.results", "livingpaper.results.document",
+            "livingpaper.present", "livingpaper.present.paired", "IPython.display",
+            "IPython.display.Markdown"} <= set(found)
     assert not any("not_preloaded" in name for name in found)
 
 
@@ -218,7 +219,7 @@ def test_the_whole_book_is_the_same_with_warm_and_fresh_kernels(tmp_path, book_c
     pipeline.build(data, tmp_path / "warm", log=lambda _: None)
     pipeline.build(data, tmp_path / "fresh", log=lambda _: None, fresh_kernels=True)
     records = json.loads((tmp_path / "warm" / "build.json").read_text())["kernels"]
-    assert records["forked"] == len([c for c in pipeline.CHAPTERS if c.execute]) and records["refused"] == 0
+    assert records["forked"] == len([c for c in book.CHAPTERS if c.execute]) and records["refused"] == 0
     assert json.loads((tmp_path / "fresh" / "build.json").read_text())["kernels"]["mode"] == "fresh process each"
     # Everything but the cells that hold this build's own paths and records.
     provenance_pages = {"reproducibility.ipynb", "cite.ipynb", "changes.ipynb"}

@@ -1,4 +1,4 @@
-"""Tests for livingpaper.outfolder: the build never deletes what it did not write.
+"""Tests for livingpaper.build.outfolder: the build never deletes what it did not write.
 
 These tests work on folders made here, without building a book: a "book" is a folder with
 the marker the build writes, listing its files.
@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from livingpaper import outfolder, paths
+from livingpaper import paths
+from livingpaper.build import outfolder
 from livingpaper.errors import BuildError
 
 

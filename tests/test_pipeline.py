@@ -19,10 +19,11 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-
-from livingpaper import analysis, paths, pipeline
+from livingpaper import errors, paths
+from livingpaper import parameters as analysis
+from livingpaper.build import book, pipeline
 from livingpaper.errors import DataError
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 pytestmark = pytest.mark.slow
 
@@ -179,7 +180,7 @@ def test_failing_chapter_names_chapter_and_cell_and_leaves_the_previous_book(bui
     intro = (broken / "intro.md").read_text()
     (broken / "intro.md").write_text(intro.replace("paper = published.load()", "paper = 1 / 0"))
     monkeypatch.setattr(paths, "CHAPTERS_DIR", broken)
-    with pytest.raises(pipeline.BuildError, match=r"chapter 'intro' \(intro.md\) failed in cell \d+: ZeroDivisionError"):
+    with pytest.raises(errors.BuildError, match=r"chapter 'intro' \(intro.md\) failed in cell \d+: ZeroDivisionError"):
         pipeline.build(built["csv"], out, log=lambda _: None)
     after = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
     assert after == before
@@ -217,7 +218,7 @@ def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("years of work")
-    with pytest.raises(pipeline.BuildError, match="not a book built by livingpaper"):
+    with pytest.raises(errors.BuildError, match="not a book built by livingpaper"):
         pipeline.build(small_csv, precious, log=lambda _: None)
     assert (precious / "chapter1.tex").read_text() == "years of work"
 
@@ -225,14 +226,14 @@ def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):
 def test_toc_and_pipeline_chapters_agree():
     toc = yaml.safe_load(paths.BOOK_TOC.read_text())
     files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert sorted(files) == sorted(c.output for c in pipeline.CHAPTERS)
+    assert sorted(files) == sorted(c.output for c in book.CHAPTERS)
 
 
 def test_every_executed_chapter_declares_a_parameters_cell(tmp_path):
     import jupytext
     import papermill
 
-    for template in sorted({c.template for c in pipeline.CHAPTERS if c.execute}):
+    for template in sorted({c.template for c in book.CHAPTERS if c.execute}):
         notebook = tmp_path / "nb.ipynb"
         jupytext.write(jupytext.read(paths.CHAPTERS_DIR / template), notebook, fmt="ipynb")
         assert papermill.inspect_notebook(str(notebook)), f"{template} has no cell tagged 'parameters'"
@@ -449,7 +450,7 @@ def test_a_data_file_changed_during_the_build_is_described_by_what_was_read(smal
     data = tmp_path / "moving.csv"
     data.write_text(SMALL_COHORT, encoding="utf-8")
     first, second = data.read_bytes(), SMALL_COHORT.replace("A03,7.2,6.4", "A03,7.2,6.9").encode()
-    real = pipeline.cache.file_sha256
+    real = pipeline.hashing.file_sha256
 
     def hash_then_replace(path):  # the file is replaced just after the build hashed it
         digest = real(path)
@@ -457,10 +458,10 @@ def test_a_data_file_changed_during_the_build_is_described_by_what_was_read(smal
             data.write_bytes(second)
         return digest
 
-    monkeypatch.setattr(pipeline.cache, "file_sha256", hash_then_replace)
+    monkeypatch.setattr(pipeline.hashing, "file_sha256", hash_then_replace)
     out = tmp_path / "book"
     results = pipeline.build(data, out, log=lambda _: None)
-    monkeypatch.setattr(pipeline.cache, "file_sha256", real)
+    monkeypatch.setattr(pipeline.hashing, "file_sha256", real)
     assert results["dataset"]["sha256"] == hashlib.sha256(second).hexdigest()  # the bytes the book shows
     data.write_bytes(first)  # the old file back: the book shows the other data, so it is rebuilt
     lines: list[str] = []
@@ -480,7 +481,7 @@ def test_a_rejected_file_creates_no_folder(tmp_path):
 def test_data_inside_out_is_refused_and_left_in_place(built, tmp_path):
     out = built["out"]
     before = {p.relative_to(out): sha(p) for p in out.rglob("*") if p.is_file()}
-    with pytest.raises(pipeline.BuildError, match="lies inside --out"):
+    with pytest.raises(errors.BuildError, match="lies inside --out"):
         pipeline.build(out / "results.json", out, log=lambda _: None)
     proc = subprocess.run([sys.executable, "-m", "livingpaper", "build", "--data", str(out / "results.json"),
                            "--out", str(out)], capture_output=True, text=True)

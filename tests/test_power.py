@@ -1,4 +1,4 @@
-"""Tests of livingpaper.power: sample size and power of a two-arm trial.
+"""Tests of livingpaper.stats.power: sample size and power of a two-arm trial.
 
 References used:
 - Cohen J (1988), Statistical Power Analysis for the Behavioral Sciences, Table 2.4.1:
@@ -16,10 +16,9 @@ import math
 
 import numpy as np
 import pytest
+from livingpaper.stats import power
 from scipy import stats
 from statsmodels.stats.power import TTestIndPower
-
-from livingpaper import power
 
 pytestmark = pytest.mark.filterwarnings("error")
 

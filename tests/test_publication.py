@@ -15,8 +15,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-
-from livingpaper import paths, pipeline, render
+from livingpaper import paths
+from livingpaper.build import book as build_book
+from livingpaper.build import pipeline, render
 
 pytestmark = pytest.mark.slow
 SCREENSHOTS = paths.ROOT / "tests" / "_screenshots"
@@ -84,7 +85,7 @@ def test_pdf_has_every_chapter_and_the_glued_headline_numbers(book):
     reader = pypdf.PdfReader(book / "book.pdf")
     text = " ".join(page.extract_text() for page in reader.pages)
     text = re.sub(r"\s+", " ", text)
-    chapters = [c for c in pipeline.CHAPTERS]
+    chapters = [c for c in build_book.CHAPTERS]
     assert len(reader.pages) >= len(chapters)
     overall = json.loads((book / "results.json").read_text())["sections"]["overall"]
     assert f"{overall['mean_reduction']:.2f} percentage points" in text

@@ -1,4 +1,4 @@
-"""Tests for livingpaper.published: the paper's figures and the rules by which a
+"""Tests for livingpaper.inputs.published: the paper's figures and the rules by which a
 reproduced value matches one of them.
 
 Expected values come from data/published.yaml (read here with yaml directly) and from
@@ -10,9 +10,11 @@ import re
 
 import pytest
 import yaml
-
-from livingpaper import analysis, dataset, paths, published
-from livingpaper.published import PublishedFigure
+from livingpaper import parameters, paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.inputs import published
+from livingpaper.inputs.published import PublishedFigure
+from livingpaper.results import document
 
 PAPER = paths.DATA_DIR / "paper" / "matsuoka2025-abstract-and-references.txt"
 RAW = yaml.safe_load(paths.PUBLISHED_FIGURES.read_text(encoding="utf-8"))
@@ -254,6 +256,6 @@ def test_comparison_table_shows_the_published_figure_at_the_paper_precision():
 
 def test_reconstructed_default_cohort_matches_every_published_figure():
     cohort = dataset.load(paths.DEFAULT_COHORT)
-    results = analysis.results(cohort, analysis.Parameters(), reconstructed=True)
+    results = document.results(cohort, parameters.Parameters(), reconstructed=True)
     table = published.comparison_table(published.load(), results)
     assert table.loc[~table["match"], "id"].tolist() == []

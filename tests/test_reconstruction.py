@@ -10,9 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from livingpaper import paths, reconstruction
+from livingpaper.inputs import published
+from livingpaper.stats import implied
 from scipy import stats
-
-from livingpaper import paths, published, reconstruction
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_high_dose_trend_is_present_but_not_significant(cohort, paper):
 
 
 def test_feasible_severe_sizes_are_exactly_those_compatible_with_the_rounded_means(paper):
-    design = reconstruction.derive_design(paper)
+    design = implied.derive_design(paper)
     n = value(paper, "n_patients")
     # Independent check, by brute force over the rounding intervals of the four means.
     compatible = []
@@ -125,7 +126,7 @@ def test_feasible_severe_sizes_are_exactly_those_compatible_with_the_rounded_mea
 
 
 def test_cohort_uses_the_designed_subgroup_sizes_and_sds_in_their_derived_ranges(cohort, paper):
-    design = reconstruction.derive_design(paper)
+    design = implied.derive_design(paper)
     severe = cohort["hba1c_baseline"] > paper["definitions"]["severe_above"]
     assert severe.sum() == design.n_severe
     reduction = cohort["hba1c_baseline"] - cohort["hba1c_post"]
@@ -138,18 +139,18 @@ def test_cohort_uses_the_designed_subgroup_sizes_and_sds_in_their_derived_ranges
 
 def test_implied_sd_inverts_the_t_test(paper):
     # sd = mean * sqrt(n) / t_crit  <=>  the one-sample t-test of that mean and SD gives p.
-    sd = reconstruction.sd_for_p(1.55, 13, 0.0122)
+    sd = implied.sd_for_p(1.55, 13, 0.0122)
     t = 1.55 / (sd / math.sqrt(13))
     assert math.isclose(2 * stats.t.sf(t, 12), 0.0122, rel_tol=1e-9)
 
 
 def test_post_treatment_values_are_clinically_plausible(cohort):
-    low, high = reconstruction.PLAUSIBLE_HBA1C
+    low, high = implied.PLAUSIBLE_HBA1C
     assert cohort["hba1c_post"].between(low, high).all()
 
 
 def test_data_readme_states_the_derived_sizes_the_code_derives(paper):
-    design = reconstruction.derive_design(paper)
+    design = implied.derive_design(paper)
     readme = (paths.DATA_DIR / "README.md").read_text(encoding="utf-8")
     assert f"feasible severe sizes: {min(design.feasible_n_severe)} to {max(design.feasible_n_severe)}" in readme
     assert f"{design.n_severe} severe,\n   {design.n_moderate} moderate" in readme

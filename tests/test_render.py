@@ -1,4 +1,4 @@
-"""Rendering (livingpaper.render): the renderer gives exactly what `jupyter-book build`
+"""Rendering (livingpaper.build.render): the renderer gives exactly what `jupyter-book build`
 gives, reads a pending page only once it is final, and reports Sphinx's warnings."""
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from livingpaper import paths, pipeline, render
+from livingpaper import paths
+from livingpaper.build import book as build_book
+from livingpaper.build import pipeline, render
 from livingpaper.errors import BuildError
 
 TINY_CONFIG = 'title: "A tiny book"\nexecute:\n  execute_notebooks: "off"\n'
@@ -70,7 +71,7 @@ def test_the_book_is_byte_for_byte_what_jupyter_book_build_makes(tmp_path, book_
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, target)
     shutil.copytree(out / "notebooks", source / "chapters")
-    for chapter in pipeline.CHAPTERS:
+    for chapter in build_book.CHAPTERS:
         if not chapter.execute:
             shutil.copy2(paths.CHAPTERS_DIR / chapter.template, source / f"{chapter.output}.md")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")

@@ -1,4 +1,4 @@
-"""Replication criteria (livingpaper.replication) and how the pages say them.
+"""Replication criteria (livingpaper.stats.replication) and how the pages say them.
 
 Verdicts are checked on small cohorts whose answer can be worked out by hand: one whose
 HbA1c falls like the paper's, one whose HbA1c did not fall, one of three patients, one with
@@ -12,11 +12,17 @@ import math
 
 import pandas as pd
 import pytest
-
 from conftest import write_csv
-from livingpaper import analysis, dataset, figures, paths, published, replication, report, stats
+from livingpaper import paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.inputs import published
 from livingpaper.parameters import Parameters
-
+from livingpaper.present import figures
+from livingpaper.present import replication as report
+from livingpaper.results import document as analysis
+from livingpaper.results import document as results_document
+from livingpaper.stats import paired as stats
+from livingpaper.stats import replication
 from scipy import stats as st
 
 Z = 1.959963984540054  # R: qnorm(0.975)
@@ -292,12 +298,12 @@ def test_the_results_section_has_the_contract_fields_and_reads_back_unchanged(tm
 def test_summary_lines_name_the_file_and_give_one_verdict_per_claim(tmp_path):
     found = replicate(tmp_path, DID_NOT_FALL)
     results = {"dataset": {"path": "clinic.csv"}, "sections": {"replication": found.to_dict()}}
-    lines = replication.replication_summary_lines(results)
+    lines = results_document.replication_summary_lines(results)
     assert lines[0] == "Replication of Matsuoka et al. 2025 on clinic.csv:"
     assert len(lines) == 5 and "inconsistent" in lines[1] and "not assessable" in lines[4]
     reconstructed = {**results, "sections": {"replication": {**found.to_dict(), "reconstructed": True}}}
-    assert "by construction" in replication.replication_summary_lines(reconstructed)[0]
-    assert replication.replication_summary_lines({"sections": {}}) == []
+    assert "by construction" in results_document.replication_summary_lines(reconstructed)[0]
+    assert results_document.replication_summary_lines({"sections": {}}) == []
 
 
 # --------------------------------------------------------------------------- the pages

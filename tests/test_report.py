@@ -1,4 +1,4 @@
-"""Tests for livingpaper.report: the Markdown the chapters display.
+"""Tests for livingpaper.present.paired: the Markdown the chapters display.
 
 What a reader sees is checked by rendering the Markdown with the MyST parser the book
 uses (markdown-it with the MyST plugins) and reading the text back out of the HTML, so
@@ -12,15 +12,19 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cohort_frame, set_cell, write_csv
+from livingpaper.inputs import cohort as dataset
+from livingpaper.parameters import Parameters
+from livingpaper.present import cohort as present_cohort
+from livingpaper.present import markdown as present_markdown
+from livingpaper.present import paired
+from livingpaper.results import document, populations
+from livingpaper.stats import paired as stats
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
 from statsmodels.stats.weightstats import DescrStatsW
-
-from conftest import cohort_frame, set_cell, write_csv
-from livingpaper import analysis, dataset, report, stats
-from livingpaper.analysis import Parameters
 
 MYST = create_md_parser(MdParserConfig(enable_extensions={"dollarmath", "colon_fence", "deflist"}), RendererHTML)
 COMMONMARK = MarkdownIt("commonmark")
@@ -97,13 +101,13 @@ def cohort(cohort_csv):
 
 @pytest.mark.parametrize("text", HOSTILE_TEXT)
 def test_escaped_data_renders_as_the_same_text_and_no_markup(text):
-    page = rendered(report.escape(text))
+    page = rendered(present_markdown.escape(text))
     assert page.tags == ["p"], (text, page.tags)  # a paragraph of text, nothing else
     assert "".join(page.text).strip() == text
 
 
 def test_escaped_script_tag_contains_no_raw_angle_bracket():
-    escaped = report.escape("<script>alert(1)</script>")
+    escaped = present_markdown.escape("<script>alert(1)</script>")
     assert "<" not in escaped and ">" not in escaped
 
 
@@ -114,14 +118,14 @@ def test_escaped_script_tag_contains_no_raw_angle_bracket():
     ("{doc}`x` $y$", "{}`$"),
 ])
 def test_markdown_specials_are_backslash_escaped(text, specials):
-    escaped = report.escape(text)
+    escaped = present_markdown.escape(text)
     for char in specials:
         assert escaped.count("\\" + char) == text.count(char), (char, escaped)
     assert not re.search(r"(?<!\\)[*\[\]()|{}`$]", escaped), escaped
 
 
 def test_escape_of_plain_text_changes_nothing():
-    assert report.escape("MSC-001 umbilical cord 7.5") == "MSC-001 umbilical cord 7.5"
+    assert present_markdown.escape("MSC-001 umbilical cord 7.5") == "MSC-001 umbilical cord 7.5"
 
 
 # --------------------------------------------------------------------------- exclusions
@@ -132,7 +136,7 @@ def test_exclusions_table_escapes_patient_ids():
         {"row": 3, "patient_id": "<script>alert(1)</script>", "reason": "post-treatment HbA1c missing"},
         {"row": 7, "patient_id": "**bold**|[link](http://x)", "reason": "dose missing: dose analyses only"},
     ]
-    markdown = report.exclusions_table(excluded)
+    markdown = present_cohort.exclusions_table(excluded)
     assert "<script" not in markdown
     rows = table(markdown)
     assert len(rows) == 3  # header + one row per exclusion
@@ -144,17 +148,17 @@ def test_exclusions_table_escapes_patient_ids():
 def test_exclusions_table_from_a_loaded_file_lists_row_id_and_reason(tmp_path):
     frame = set_cell(cohort_frame(), "P04", "hba1c_post", "")
     cohort = dataset.load(write_csv(tmp_path, frame))
-    rows = table(report.exclusions_table(cohort.excluded))
+    rows = table(present_cohort.exclusions_table(cohort.excluded))
     assert len(rows) == 2
     assert rows[1][:2] == ["5", "P04"] and "post" in rows[1][2].lower()
 
 
 def test_no_exclusion_is_said_in_words():
-    assert report.exclusions_table([]) == "No row was excluded."
+    assert present_cohort.exclusions_table([]) == "No row was excluded."
 
 
 def test_patient_id_with_a_line_break_stays_in_one_table_row():
-    markdown = report.exclusions_table([{"row": 2, "patient_id": "MSC\n001", "reason": "dose missing"}])
+    markdown = present_cohort.exclusions_table([{"row": 2, "patient_id": "MSC\n001", "reason": "dose missing"}])
     rows = table(markdown)
     assert len(rows) == 2
     assert len(rows[1]) == 3 and "MSC" in rows[1][1] and "001" in rows[1][1]
@@ -172,13 +176,13 @@ def reductions(patients):
 
 def test_headline_of_an_estimable_result_quotes_its_numbers(cohort):
     params = Parameters()
-    result = analysis.paired(cohort, "moderate", params)
+    result = document.paired(cohort, "moderate", params)
     b, a = reductions({"P01", "P02", "P03", "P04", "P05"})
     d = DescrStatsW(b - a)
     t, p, df = d.ttest_mean(0)
     low, high = d.tconfint_mean()
     assert p >= 0.001  # so the paper's style writes it as p = x.xxx (three significant digits)
-    text = md(report.headline(result, "moderate", params))
+    text = md(paired.headline(result, "moderate", params))
     for expected in [
         "n = 5", f"{b.mean():.2f} %", f"{a.mean():.2f} %", f"{(b - a).mean():.2f} percentage points",
         f"95% CI {low:.2f} to {high:.2f}", f"t({df:.0f}) = {t:.2f}", f"p = {p:#.3g}", "fell",
@@ -191,25 +195,25 @@ def test_headline_says_rose_when_hba1c_rose(tmp_path):
     frame = cohort_frame()
     frame["hba1c_post"] = [round(v + 0.1 * (i + 1), 1) for i, v in enumerate(frame["hba1c_baseline"])]
     cohort = dataset.load(write_csv(tmp_path, frame))
-    result = analysis.paired(cohort, "overall", Parameters())
-    text = md(report.headline(result, "overall", Parameters()))
+    result = document.paired(cohort, "overall", Parameters())
+    text = md(paired.headline(result, "overall", Parameters()))
     assert "rose" in text and "fell" not in text
     assert f"{-0.55:.2f} percentage points" in text  # mean of -0.1 ... -1.0
 
 
 def test_headline_for_an_empty_population_says_so_in_words(cohort):
     params = Parameters(severe_above=11.0)
-    result = analysis.paired(cohort, "severe", params)
+    result = document.paired(cohort, "severe", params)
     assert result.n == 0
-    text = md(report.headline(result, "severe", params))
+    text = md(paired.headline(result, "severe", params))
     assert "not estimable" in text and "No patient" in text
     assert "percentage points" not in text and "nan" not in text.lower()
 
 
 def test_headline_for_a_single_patient_says_not_estimable(cohort):
     params = Parameters(severe_above=10.0)  # only P08 (10.2)
-    result = analysis.paired(cohort, "severe", params)
-    text = md(report.headline(result, "severe", params))
+    result = document.paired(cohort, "severe", params)
+    text = md(paired.headline(result, "severe", params))
     assert "n = 1" in text
     assert "not estimable" in "".join(rendered(text).text).lower()
     assert "percentage points" not in text and "None" not in text
@@ -218,7 +222,7 @@ def test_headline_for_a_single_patient_says_not_estimable(cohort):
 def test_headline_does_not_say_rose_when_the_mean_did_not_change():
     result = stats.paired_reduction(pd.DataFrame({"hba1c_baseline": [7.0, 7.5], "hba1c_post": [7.5, 7.0]}))
     assert result.estimable and result.mean_reduction == 0
-    assert "rose" not in md(report.headline(result, "overall", Parameters()))
+    assert "rose" not in md(paired.headline(result, "overall", Parameters()))
 
 
 # --------------------------------------------------------------------------- tables
@@ -232,7 +236,7 @@ def test_published_table_marks_matches_and_mismatches():
         "reproduced": ["7.4902", "0.0310"],
         "match": [True, False],
     })
-    rows = table(report.published_table(comparison))
+    rows = table(paired.published_table(comparison))
     assert len(rows) == 3
     assert rows[1][0] == "Mean baseline HbA1c (%)" and rows[1][1:3] == ["7.49", "7.4902"]
     assert "✓" in rows[1][3] and "✗" not in rows[1][3]
@@ -242,22 +246,22 @@ def test_published_table_marks_matches_and_mismatches():
 
 def test_published_table_of_nothing_says_so():
     empty = pd.DataFrame(columns=["id", "figure", "published", "reproduced", "match"])
-    assert "no figure" in report.published_table(empty)
+    assert "no figure" in paired.published_table(empty)
 
 
 def test_published_table_header_reads_as_written():
     comparison = pd.DataFrame({"id": ["a"], "figure": ["A"], "published": ["1"], "reproduced": ["1"],
                                "match": [True]})
-    header = table(report.published_table(comparison))[0]
+    header = table(paired.published_table(comparison))[0]
     assert header[-1] == "Match at the paper's precision"
 
 
 def test_paired_table_has_one_row_per_statistic_and_a_column_per_result(cohort):
     params = Parameters()
-    columns = {"moderate": analysis.paired(cohort, "moderate", params),
-               "severe": analysis.paired(cohort, "severe", params),
-               "tiny": analysis.paired(cohort, "severe", Parameters(severe_above=10.0))}
-    rows = table(report.paired_table(columns))
+    columns = {"moderate": document.paired(cohort, "moderate", params),
+               "severe": document.paired(cohort, "severe", params),
+               "tiny": document.paired(cohort, "severe", Parameters(severe_above=10.0))}
+    rows = table(paired.paired_table(columns))
     assert rows[0][1:] == ["moderate", "severe", "tiny"]
     assert len(rows) == 1 + 11  # header + eleven statistics
     assert all(len(r) == 4 for r in rows)
@@ -281,15 +285,15 @@ def test_paired_table_has_one_row_per_statistic_and_a_column_per_result(cohort):
 
 
 def test_tables_print_p_below_one_in_ten_thousand_as_less_than_never_as_digits_of_a_tail():
-    result = analysis.stats.PairedReduction(
+    result = stats.PairedReduction(
         estimable=True, reason=None, n=61, baseline_mean=7.5, baseline_sd=0.7, post_mean=6.7, post_sd=0.9,
         mean_reduction=0.8, sd_reduction=1.1, ci95_low=0.5, ci95_high=1.1, t=5.6, df=60, p=5.8e-07,
         cohen_dz=0.72, wilcoxon_statistic=201.5, wilcoxon_p=2.46e-07, wilcoxon_v=1689.5,
         wilcoxon_method="normal approximation (no continuity correction)")
-    by_statistic = {r[0]: r[1:] for r in table(report.paired_table({"All": result}))[1:]}
+    by_statistic = {r[0]: r[1:] for r in table(paired.paired_table({"All": result}))[1:]}
     assert by_statistic["p (two-sided, paired t-test)"] == ["< 0.0001"]
     assert by_statistic["p (Wilcoxon signed-rank, check)"] == ["< 0.0001"]
-    text = report.paired_table({"All": result})
+    text = paired.paired_table({"All": result})
     assert "e-07" not in text and "5.8" not in text
 
 
@@ -301,7 +305,7 @@ def test_flow_table_counts_rows_exclusions_and_each_section(tmp_path):
     frame = set_cell(cohort_frame(), "P06", "hba1c_post", "")   # severe, high dose: not analysed
     frame = set_cell(frame, "P10", "dose_cells", "")            # analysed, but not in the dose groups
     cohort = dataset.load(write_csv(tmp_path, frame))
-    steps = flow(report.flow_table(cohort, Parameters()))
+    steps = flow(present_cohort.flow_table(cohort, Parameters()))
     assert steps.pop("Rows read from the file") == "10"
     excluded = {step: n for step, n in steps.items() if step.startswith("Excluded")}
     assert len(excluded) == 2 and all(n == "1" for n in excluded.values())
@@ -316,7 +320,7 @@ def test_flow_table_counts_rows_exclusions_and_each_section(tmp_path):
 
 
 def test_flow_table_without_exclusions_has_no_excluded_step(cohort):
-    steps = flow(report.flow_table(cohort, Parameters()))
+    steps = flow(present_cohort.flow_table(cohort, Parameters()))
     assert not any(step.startswith("Excluded") for step in steps)
     assert steps["Rows read from the file"] == "10"
 
@@ -326,7 +330,7 @@ def test_flow_table_without_exclusions_has_no_excluded_step(cohort):
 
 @pytest.mark.parametrize("reconstructed", [True, False])
 def test_data_note_shows_the_file_name_as_written(reconstructed):
-    note = md(report.data_note(reconstructed, "my_clinic_2024.csv"))
+    note = md(paired.data_note(reconstructed, "my_clinic_2024.csv"))
     assert note.startswith(":::{") and note.rstrip().endswith(":::")
     body = "\n".join(note.splitlines()[1:-1])  # the admonition's content
     html = COMMONMARK.render(body)
@@ -334,60 +338,60 @@ def test_data_note_shows_the_file_name_as_written(reconstructed):
 
 
 def test_data_note_says_when_the_data_are_the_reconstruction():
-    assert "reconstructed" in md(report.data_note(True, "cohort.csv"))
-    assert "reconstructed" not in md(report.data_note(False, "cohort.csv"))
+    assert "reconstructed" in md(paired.data_note(True, "cohort.csv"))
+    assert "reconstructed" not in md(paired.data_note(False, "cohort.csv"))
 
 
 def test_not_estimable_dose_sentences_say_so_in_words(cohort):
     params = Parameters(dose_cutoff_cells=1e7)  # everybody is high-dose
-    comparison = analysis.dose_comparison(cohort, params)
-    text = md(report.dose_comparison_sentence(comparison, params))
+    comparison = document.dose_comparison(cohort, params)
+    text = md(paired.dose_comparison_sentence(comparison, params))
     assert "not estimable" in text and "None" not in text
     constant = cohort_frame()
     constant["dose_cells"] = 1e9
     correlation = stats.dose_correlation(constant.astype({"hba1c_baseline": float, "hba1c_post": float,
                                                           "dose_cells": float}))
-    text = md(report.dose_correlation_sentence(correlation))
+    text = md(paired.dose_correlation_sentence(correlation))
     assert "not estimable" in text and "None" not in text
 
 
 def test_dose_comparison_sentence_quotes_the_difference(cohort):
     params = Parameters()
-    result = analysis.dose_comparison(cohort, params)
+    result = document.dose_comparison(cohort, params)
     high = np.array([0.3, 0.5, 1.1, 1.8, 0.6])
     low = np.array([0.4, 0.9, -0.1, 1.3, 0.2])
-    text = md(report.dose_comparison_sentence(result, params))
+    text = md(paired.dose_comparison_sentence(result, params))
     assert f"{high.mean() - low.mean():.2f} percentage points" in text
     assert "n = 5" in text and "larger" in text
 
 
 def test_long_exclusion_lists_are_cut_and_counted_not_printed_in_full():
     excluded = [{"row": i + 2, "patient_id": f"P{i:05d}", "reason": "post-treatment HbA1c missing"}
-                for i in range(report.MAX_LISTED + 70)]
-    table = report.exclusions_table(excluded)
-    assert "P00000" in table and f"P{report.MAX_LISTED - 1:05d}" in table
-    assert f"P{report.MAX_LISTED:05d}" not in table
+                for i in range(present_markdown.MAX_LISTED + 70)]
+    table = present_cohort.exclusions_table(excluded)
+    assert "P00000" in table and f"P{present_markdown.MAX_LISTED - 1:05d}" in table
+    assert f"P{present_markdown.MAX_LISTED:05d}" not in table
     assert "… and 70 more" in table
 
 
 def test_flow_table_counts_patients_outside_every_severity_group(cohort):
     # P10 (baseline 6.1 %) is below the moderate range: in "all patients" but in no group.
-    steps = flow(report.flow_table(cohort, Parameters()))
+    steps = flow(present_cohort.flow_table(cohort, Parameters()))
     [(step, count)] = [(s, n) for s, n in steps.items() if "no severity group" in s]
     assert count == "1" and "6.2" in step
-    below = analysis.outside_severity_groups(cohort, Parameters())
+    below = populations.outside_severity_groups(cohort, Parameters())
     assert list(below["patient_id"]) == ["P10"] and list(below["row"]) == [11]
 
 
 def test_a_result_without_a_caveat_shows_no_note_and_one_with_a_caveat_a_caution():
-    assert report.reconstruction_note(None) == ""
-    note = report.reconstruction_note("Made by the reconstruction: a *choice*.")
+    assert paired.reconstruction_note(None) == ""
+    note = paired.reconstruction_note("Made by the reconstruction: a *choice*.")
     assert note.startswith(":::{admonition}") and ":class: caution" in note and note.endswith(":::")
     assert "A \\*choice\\*." in note
 
 
 def test_the_methods_table_gives_the_r_call_of_each_signed_rank_variant():
-    rows = table(report.signed_rank_variants_table())
+    rows = table(paired.signed_rank_variants_table())
     assert [r[0] for r in rows[1:]] == ["exact", "exact conditional (ties or zeros)",
                                         "normal approximation (no continuity correction)"]
     assert "correct = FALSE" in rows[3][2] and "coin::wilcoxsign_test" in rows[2][2]

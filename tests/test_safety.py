@@ -1,4 +1,4 @@
-"""Tests of livingpaper.safety: exact binomial bounds for adverse-event rates.
+"""Tests of livingpaper.stats.safety: exact binomial bounds for adverse-event rates.
 
 References used:
 - Closed form: with 0 events in n patients the two-sided 95 % Clopper-Pearson upper
@@ -15,9 +15,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from livingpaper.stats import safety
 from scipy import stats
-
-from livingpaper import safety
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -104,7 +103,7 @@ def test_one_in_n_is_the_largest_such_rate_inside_the_interval(n):
 
 def test_a_large_bound_is_given_as_a_percentage_not_as_one_in_n():
     # 0 of 12: upper bound 1 - 0.025**(1/12) = 26.46 %; "1 in 3" (33 %) or "1 in 4" (25 %) misstate it.
-    from livingpaper import beyond
+    from livingpaper.present import beyond
 
     res = safety.clopper_pearson(0, 12)
     assert res.upper95 == pytest.approx(1 - 0.025 ** (1 / 12))
@@ -114,7 +113,7 @@ def test_a_large_bound_is_given_as_a_percentage_not_as_one_in_n():
 
 
 def test_the_denominator_is_the_patients_with_a_recorded_status_and_the_sentence_says_so():
-    from livingpaper import beyond
+    from livingpaper.present import beyond
 
     data = pd.DataFrame({"serious_adverse_event": [0, 0, np.nan, 0, np.nan] + [0] * 35})
     res = safety.serious_adverse_events(data)

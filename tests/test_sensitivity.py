@@ -1,4 +1,4 @@
-"""Tests of livingpaper.sensitivity, pinned to closed forms and independent implementations.
+"""Tests of livingpaper.stats.rtm, pinned to closed forms and independent implementations.
 
 References used:
 - Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
@@ -23,11 +23,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from livingpaper.stats import covariates, robust, rtm
+from livingpaper.stats.paired import paired_reduction
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
-
-from livingpaper import sensitivity
-from livingpaper.stats import paired_reduction
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -51,7 +50,7 @@ def plain(value) -> bool:
 
 
 def test_expected_regression_to_the_mean_is_one_minus_r_times_the_baseline_excess():
-    res = sensitivity.regression_to_mean(SEVERE, population_mean=MU, reliability=R, group="severe")
+    res = rtm.regression_to_mean(SEVERE, population_mean=MU, reliability=R, group="severe")
     # (1 - 0.6) * (10 - 7) = 1.2; observed 1.5; residual 0.3
     assert res.expected_rtm_reduction == pytest.approx(1.2)
     assert res.observed_mean_reduction == pytest.approx(1.5)
@@ -61,7 +60,7 @@ def test_expected_regression_to_the_mean_is_one_minus_r_times_the_baseline_exces
 
 
 def test_residual_test_matches_an_independent_one_sample_t_test_of_the_residuals():
-    res = sensitivity.regression_to_mean(SEVERE, MU, R)
+    res = rtm.regression_to_mean(SEVERE, MU, R)
     residuals = np.array([1.5, 2.0, 1.0]) - (1 - R) * (np.array([9.0, 10.0, 11.0]) - MU)
     d = DescrStatsW(residuals)
     t, p, df = d.ttest_mean(0.0)
@@ -73,7 +72,7 @@ def test_residual_test_matches_an_independent_one_sample_t_test_of_the_residuals
 
 
 def test_with_perfect_reliability_nothing_is_regression_and_the_test_is_the_paired_t_test():
-    res = sensitivity.regression_to_mean(SEVERE, MU, 1.0)
+    res = rtm.regression_to_mean(SEVERE, MU, 1.0)
     paired = paired_reduction(SEVERE)
     assert res.expected_rtm_reduction == 0
     assert res.residual_reduction == pytest.approx(paired.mean_reduction)
@@ -83,14 +82,14 @@ def test_with_perfect_reliability_nothing_is_regression_and_the_test_is_the_pair
 
 def test_reliability_explaining_all_leaves_no_residual():
     data = patients([9.0, 10.0, 11.0], [8.5, 9.0, 10.0])  # mean reduction 0.833, excess 3
-    res = sensitivity.regression_to_mean(data, MU, R)
+    res = rtm.regression_to_mean(data, MU, R)
     assert res.reliability_explaining_all == pytest.approx(1 - (2.5 / 3) / 3)
-    again = sensitivity.regression_to_mean(data, MU, res.reliability_explaining_all)
+    again = rtm.regression_to_mean(data, MU, res.reliability_explaining_all)
     assert again.residual_reduction == pytest.approx(0, abs=1e-12)
 
 
 def test_a_fall_larger_than_the_baseline_excess_cannot_be_explained_by_any_reliability():
-    res = sensitivity.regression_to_mean(SEVERE, population_mean=9.5, reliability=R)  # excess 0.5 < fall 1.5
+    res = rtm.regression_to_mean(SEVERE, population_mean=9.5, reliability=R)  # excess 0.5 < fall 1.5
     assert res.reliability_explaining_all is None
 
 
@@ -98,19 +97,19 @@ def test_reliability_threshold_is_where_the_interval_of_the_residual_touches_zer
     rng = np.random.default_rng(1)
     base = np.round(rng.uniform(8.1, 11, 20), 1)
     data = patients(base, np.round(base - rng.normal(1.2, 1.0, 20), 1))
-    res = sensitivity.regression_to_mean(data, MU, 0.9)
+    res = rtm.regression_to_mean(data, MU, 0.9)
     assert res.reliability_threshold is not None and 0 < res.reliability_threshold < 1
-    at = sensitivity.regression_to_mean(data, MU, res.reliability_threshold)
+    at = rtm.regression_to_mean(data, MU, res.reliability_threshold)
     assert at.residual_ci95_low == pytest.approx(0, abs=1e-7)
-    above = sensitivity.regression_to_mean(data, MU, min(1.0, res.reliability_threshold + 0.02))
+    above = rtm.regression_to_mean(data, MU, min(1.0, res.reliability_threshold + 0.02))
     assert above.residual_ci95_low > 0
 
 
 def test_threshold_is_none_when_the_interval_stays_above_zero_and_one_when_it_never_does():
     always = patients([7.1, 7.2, 7.3, 7.0], [6.1, 6.3, 6.2, 6.0])  # big, tight falls, baseline near mu
-    assert sensitivity.regression_to_mean(always, MU, R).reliability_threshold is None
+    assert rtm.regression_to_mean(always, MU, R).reliability_threshold is None
     never = patients([9.0, 10.0, 11.0], [9.5, 9.6, 11.1])  # mean fall near 0
-    assert sensitivity.regression_to_mean(never, MU, R).reliability_threshold == 1.0
+    assert rtm.regression_to_mean(never, MU, R).reliability_threshold == 1.0
 
 
 def test_untreated_population_selected_for_high_baseline_regresses_as_the_formula_says():
@@ -120,14 +119,14 @@ def test_untreated_population_selected_for_high_baseline_regresses_as_the_formul
     cov = 1.1**2 * np.array([[1.0, 0.7], [0.7, 1.0]])
     base, post = rng.multivariate_normal([7.1, 7.1], cov, size=400_000).T
     selected = patients(base[base > 8.0], post[base > 8.0])
-    res = sensitivity.regression_to_mean(selected, 7.1, 0.7)
+    res = rtm.regression_to_mean(selected, 7.1, 0.7)
     assert res.observed_mean_reduction > 0.4  # a sizeable fall with no treatment
     # about 80,000 selected patients: the residual's standard error is about 0.003
     assert abs(res.residual_reduction) < 0.01
 
 
 def test_rtm_curve_has_one_row_per_group_and_reliability_and_the_residual_grows_with_r():
-    curve = sensitivity.rtm_curve({"severe": SEVERE, "empty": SEVERE.iloc[:0]}, MU, reliabilities=[0.5, 0.7, 0.9])
+    curve = rtm.rtm_curve({"severe": SEVERE, "empty": SEVERE.iloc[:0]}, MU, reliabilities=[0.5, 0.7, 0.9])
     assert len(curve) == 6
     severe = curve[curve["group"] == "severe"]
     assert list(severe["reliability"]) == [0.5, 0.7, 0.9]
@@ -136,7 +135,7 @@ def test_rtm_curve_has_one_row_per_group_and_reliability_and_the_residual_grows_
 
 
 def test_default_reliability_grid_spans_a_plausible_range():
-    assert sensitivity.RELIABILITY_GRID[0] == 0.5 and sensitivity.RELIABILITY_GRID[-1] == 0.95
+    assert rtm.RELIABILITY_GRID[0] == 0.5 and rtm.RELIABILITY_GRID[-1] == 0.95
 
 
 @pytest.mark.parametrize("data, words", [
@@ -146,14 +145,14 @@ def test_default_reliability_grid_spans_a_plausible_range():
     (patients([9.0, 10.0], [7.7, 8.3]), "same"),
 ])
 def test_degenerate_groups_are_not_estimable_and_say_why(data, words):
-    res = sensitivity.regression_to_mean(data, MU, R)
+    res = rtm.regression_to_mean(data, MU, R)
     assert not res.estimable and words in res.reason
     assert res.residual_p is None and res.residual_ci95_low is None
 
 
 def test_reliability_outside_zero_one_is_an_error():
     with pytest.raises(ValueError, match="reliability"):
-        sensitivity.regression_to_mean(SEVERE, MU, 1.2)
+        rtm.regression_to_mean(SEVERE, MU, 1.2)
 
 
 # --- ANCOVA ----------------------------------------------------------------------------
@@ -162,7 +161,7 @@ ANCOVA = patients([6.5, 7.0, 7.4, 8.2, 9.0, 10.1, 11.3], [6.4, 6.6, 7.1, 7.0, 7.
 
 
 def test_ancova_slope_and_adjusted_post_match_an_independent_regression():
-    res = sensitivity.ancova(ANCOVA, centre=7.1)
+    res = rtm.ancova(ANCOVA, centre=7.1)
     lr = stats.linregress(ANCOVA["hba1c_baseline"], ANCOVA["hba1c_post"])
     assert res.slope == pytest.approx(lr.slope)
     assert res.adjusted_post_mean == pytest.approx(lr.intercept + lr.slope * 7.1)
@@ -181,7 +180,7 @@ def test_ancova_slope_and_adjusted_post_match_an_independent_regression():
 
 
 def test_slope_against_one_is_the_test_of_change_regressed_on_baseline():
-    res = sensitivity.ancova(ANCOVA, centre=7.1)
+    res = rtm.ancova(ANCOVA, centre=7.1)
     change = ANCOVA["hba1c_post"] - ANCOVA["hba1c_baseline"]
     lr = stats.linregress(ANCOVA["hba1c_baseline"], change)  # slope - 1, tested against 0
     assert res.slope - 1 == pytest.approx(lr.slope)
@@ -189,7 +188,7 @@ def test_slope_against_one_is_the_test_of_change_regressed_on_baseline():
 
 
 def test_ancova_notes_an_extrapolated_centre():
-    res = sensitivity.ancova(ANCOVA, centre=5.0)
+    res = rtm.ancova(ANCOVA, centre=5.0)
     assert res.estimable and "extrapolation" in res.reason
 
 
@@ -199,7 +198,7 @@ def test_ancova_notes_an_extrapolated_centre():
     (ANCOVA.assign(hba1c_post=ANCOVA["hba1c_baseline"] - 0.5), "straight line"),
 ])
 def test_ancova_degenerate_input_is_not_estimable(data, words):
-    res = sensitivity.ancova(data, centre=7.1)
+    res = rtm.ancova(data, centre=7.1)
     assert not res.estimable and words in res.reason and res.slope is None
 
 
@@ -224,7 +223,7 @@ def exact_signed_rank_interval(d: np.ndarray, confidence: float = 0.95) -> tuple
 
 def test_wilcoxon_p_and_hodges_lehmann_interval_match_r_on_the_textbook_example():
     data = patients(HW_X, HW_Y)
-    res = sensitivity.robust_intervals(data)
+    res = robust.robust_intervals(data)
     assert res.wilcoxon_p == pytest.approx(0.0390625)  # R: V = 40, p-value = 0.03906
     d = np.round(np.array(HW_X) - np.array(HW_Y), 10)
     walsh = [(d[i] + d[j]) / 2 for i in range(len(d)) for j in range(i, len(d))]
@@ -235,13 +234,13 @@ def test_wilcoxon_p_and_hodges_lehmann_interval_match_r_on_the_textbook_example(
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_hodges_lehmann_interval_matches_the_exact_order_statistics_for_distinct_values(seed):
     d = np.round(np.random.default_rng(seed).normal(0.8, 1.0, 12), 6)
-    res = sensitivity.robust_intervals(patients(d, np.zeros_like(d)))
+    res = robust.robust_intervals(patients(d, np.zeros_like(d)))
     assert (res.wilcoxon_ci95_low, res.wilcoxon_ci95_high) == pytest.approx(exact_signed_rank_interval(d))
 
 
 def test_t_interval_is_the_one_of_the_results_chapters():
     data = patients(HW_X, HW_Y)
-    res, paired = sensitivity.robust_intervals(data), paired_reduction(data)
+    res, paired = robust.robust_intervals(data), paired_reduction(data)
     assert (res.t_ci95_low, res.t_ci95_high) == pytest.approx((paired.ci95_low, paired.ci95_high))
     assert res.mean_reduction == pytest.approx(paired.mean_reduction)
 
@@ -250,18 +249,18 @@ def test_bootstrap_is_seeded_deterministic_and_close_to_the_t_interval_for_norma
     rng = np.random.default_rng(7)
     base = rng.normal(8, 1, 200)
     data = patients(base, base - rng.normal(0.8, 1.0, 200))
-    a, b = sensitivity.robust_intervals(data), sensitivity.robust_intervals(data)
-    assert a == b and a.bootstrap_method == "BCa" and a.seed == sensitivity.BOOTSTRAP_SEED
+    a, b = robust.robust_intervals(data), robust.robust_intervals(data)
+    assert a == b and a.bootstrap_method == "BCa" and a.seed == robust.BOOTSTRAP_SEED
     assert a.bootstrap_ci95_low == pytest.approx(a.t_ci95_low, abs=0.05)
     assert a.bootstrap_ci95_high == pytest.approx(a.t_ci95_high, abs=0.05)
-    other = sensitivity.robust_intervals(data, seed=1)
+    other = robust.robust_intervals(data, seed=1)
     assert other.bootstrap_ci95_low != a.bootstrap_ci95_low
 
 
 def test_robust_intervals_with_hba1c_ties_agree_in_direction():
     data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5, 8.3, 9.9, 8.6, 9.2],
                     [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.6, 8.1])
-    res = sensitivity.robust_intervals(data, group="severe")
+    res = robust.robust_intervals(data, group="severe")
     assert res.estimable and res.group == "severe" and res.bootstrap_estimable
     assert res.wilcoxon_ci95_low <= res.hodges_lehmann <= res.wilcoxon_ci95_high
     assert res.bootstrap_ci95_low < res.mean_reduction < res.bootstrap_ci95_high
@@ -271,7 +270,7 @@ def test_robust_intervals_with_hba1c_ties_agree_in_direction():
 def test_no_bootstrap_interval_is_reported_for_fewer_than_ten_patients(n):
     baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9][:n]
     post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4][:n]
-    res = sensitivity.robust_intervals(patients(baseline, post), group="severe")
+    res = robust.robust_intervals(patients(baseline, post), group="severe")
     assert res.estimable and res.t_ci95_low is not None  # the t interval stays
     assert not res.bootstrap_estimable and res.bootstrap_ci95_low is None and res.bootstrap_ci95_high is None
     assert res.bootstrap_method is None
@@ -280,15 +279,15 @@ def test_no_bootstrap_interval_is_reported_for_fewer_than_ten_patients(n):
 
 
 def test_ten_patients_are_enough_for_a_bootstrap_interval():
-    assert sensitivity.MIN_BOOTSTRAP_N == 10
+    assert robust.MIN_BOOTSTRAP_N == 10
     baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9, 8.7]
     post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.0]
-    res = sensitivity.robust_intervals(patients(baseline, post))
+    res = robust.robust_intervals(patients(baseline, post))
     assert res.bootstrap_estimable and res.bootstrap_reason is None and res.bootstrap_method == "BCa"
 
 
 def test_too_few_patients_for_a_wilcoxon_interval_says_so():
-    res = sensitivity.robust_intervals(patients([8.0, 9.0, 10.0], [7.5, 8.0, 8.7]))
+    res = robust.robust_intervals(patients([8.0, 9.0, 10.0], [7.5, 8.0, 8.7]))
     assert res.estimable and res.wilcoxon_ci95_low is None and "Too few" in res.reason
 
 
@@ -298,7 +297,7 @@ def test_too_few_patients_for_a_wilcoxon_interval_says_so():
     (patients([8.0, 9.0, 10.0], [7.5, 8.5, 9.5]), "same amount"),
 ])
 def test_robust_intervals_degenerate_input(data, words):
-    res = sensitivity.robust_intervals(data)
+    res = robust.robust_intervals(data)
     assert not res.estimable and words in res.reason and res.bootstrap_ci95_low is None
     assert all(plain(v) for v in res.to_dict().values())
 
@@ -323,7 +322,7 @@ def lstsq(y, *columns):
 
 
 def test_dose_regression_matches_least_squares_on_log10_dose_and_baseline():
-    res = sensitivity.dose_regression(COVARIATES)
+    res = covariates.dose_regression(COVARIATES)
     y = (COVARIATES["hba1c_baseline"] - COVARIATES["hba1c_post"]).to_numpy()
     coef, se = lstsq(y, np.log10(COVARIATES["dose_cells"]), COVARIATES["hba1c_baseline"])
     df = len(y) - 3
@@ -343,7 +342,7 @@ def test_followup_slope_is_per_year_and_negative_when_later_patients_fell_less()
     base = np.array([8.0, 9.0, 7.5, 8.5, 8.0, 9.0, 7.5, 8.5])
     noise = np.array([0.1, -0.1, 0.0, 0.2, -0.2, 0.1, 0.0, -0.1])
     reduction = 2.0 - months / 40 + noise  # decays 12 / 40 = 0.3 percentage points per year
-    res = sensitivity.followup_regression(patients(base, base - reduction, followup_months=months))
+    res = covariates.followup_regression(patients(base, base - reduction, followup_months=months))
     coef, _ = lstsq(reduction, months / 12.0, base)
     assert res.slope == pytest.approx(coef[1])
     assert res.slope == pytest.approx(-0.3, abs=0.1)
@@ -356,14 +355,14 @@ def test_followup_slope_is_per_year_and_negative_when_later_patients_fell_less()
     (dict(hba1c_baseline=8.0), "same baseline"),
 ])
 def test_dose_regression_degenerate_input(change, words):
-    res = sensitivity.dose_regression(COVARIATES.assign(**change))
+    res = covariates.dose_regression(COVARIATES.assign(**change))
     assert not res.estimable and words in res.reason and res.slope is None
 
 
 def test_dose_regression_needs_four_patients_and_separable_predictors():
-    assert "fewer than 4" in sensitivity.dose_regression(COVARIATES.iloc[:3]).reason
+    assert "fewer than 4" in covariates.dose_regression(COVARIATES.iloc[:3]).reason
     collinear = COVARIATES.assign(dose_cells=10 ** (COVARIATES["hba1c_baseline"]))
-    assert "straight-line function" in sensitivity.dose_regression(collinear).reason
+    assert "straight-line function" in covariates.dose_regression(collinear).reason
 
 
 # --- MSC source ------------------------------------------------------------------------
@@ -378,7 +377,7 @@ def by_source(groups: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def test_welch_anova_of_two_sources_matches_r_oneway_test_on_the_sleep_data():
-    res = sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2}))
+    res = covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2}))
     assert res.welch_f == pytest.approx(3.4626, abs=1e-4)
     assert res.welch_df_num == 1 and res.welch_df_denom == pytest.approx(17.776, abs=1e-3)
     assert res.welch_p == pytest.approx(0.07939, abs=1e-5)
@@ -391,13 +390,13 @@ def test_welch_anova_of_two_sources_matches_r_oneway_test_on_the_sleep_data():
 def test_kruskal_wallis_matches_r_example():
     groups = {"umbilical_cord": [2.9, 3.0, 2.5, 2.6, 3.2], "bone_marrow": [3.8, 2.7, 4.0, 2.4],
               "adipose": [2.8, 3.4, 3.7, 2.2, 2.0]}
-    res = sensitivity.source_comparison(by_source(groups), min_per_group=4)
+    res = covariates.source_comparison(by_source(groups), min_per_group=4)
     assert res.kruskal_h == pytest.approx(0.77143, abs=1e-5)
     assert res.kruskal_p == pytest.approx(0.68, abs=0.005)
 
 
 def test_sources_with_too_few_patients_are_named_and_left_out():
-    res = sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2,
+    res = covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2,
                                                    "bone_marrow": [0.5, 1.0, 0.2]}))
     assert res.n_groups_compared == 2 and res.n_bone_marrow == 3
     assert "bone marrow (n = 3)" in res.reason
@@ -405,28 +404,28 @@ def test_sources_with_too_few_patients_are_named_and_left_out():
 
 
 def test_one_usable_source_is_not_estimable():
-    res = sensitivity.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0, 2.0]}))
+    res = covariates.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0, 2.0]}))
     assert not res.estimable and "fewer than two MSC sources" in res.reason
     assert res.welch_p is None and res.kruskal_p is None
 
 
 def test_a_constant_source_leaves_out_welch_but_keeps_kruskal_wallis():
-    res = sensitivity.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0] * 6}))
+    res = covariates.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0] * 6}))
     assert res.estimable and res.welch_p is None and res.kruskal_p is not None
     assert "Welch" in res.reason
 
 
 def test_minimum_group_size_below_two_is_an_error():
     with pytest.raises(ValueError):
-        sensitivity.source_comparison(by_source({"adipose": SLEEP_2}), min_per_group=1)
+        covariates.source_comparison(by_source({"adipose": SLEEP_2}), min_per_group=1)
 
 
 def test_every_result_is_plain_json():
     results = [
-        sensitivity.regression_to_mean(SEVERE, MU, R), sensitivity.ancova(ANCOVA, 7.1),
-        sensitivity.robust_intervals(ANCOVA), sensitivity.dose_regression(COVARIATES),
-        sensitivity.followup_regression(COVARIATES),
-        sensitivity.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2})),
+        rtm.regression_to_mean(SEVERE, MU, R), rtm.ancova(ANCOVA, 7.1),
+        robust.robust_intervals(ANCOVA), covariates.dose_regression(COVARIATES),
+        covariates.followup_regression(COVARIATES),
+        covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2})),
     ]
     for res in results:
         d = res.to_dict()
@@ -436,22 +435,22 @@ def test_every_result_is_plain_json():
 
 
 def test_large_groups_switch_to_percentile_then_to_no_bootstrap_and_no_walsh_averages(monkeypatch):
-    monkeypatch.setattr(sensitivity, "BCA_MAX_N", 10)
-    monkeypatch.setattr(sensitivity, "BOOTSTRAP_MAX_N", 20)
-    monkeypatch.setattr(sensitivity, "WALSH_MAX_N", 15)
+    monkeypatch.setattr(robust, "BCA_MAX_N", 10)
+    monkeypatch.setattr(robust, "BOOTSTRAP_MAX_N", 20)
+    monkeypatch.setattr(robust, "WALSH_MAX_N", 15)
     rng = np.random.default_rng(3)
     medium = patients(np.full(12, 9.0), 9.0 - rng.normal(1, 1, 12))
-    res = sensitivity.robust_intervals(medium)
+    res = robust.robust_intervals(medium)
     assert res.bootstrap_method == "percentile" and res.bootstrap_ci95_low is not None
     large = patients(np.full(25, 9.0), 9.0 - rng.normal(1, 1, 25))
-    res = sensitivity.robust_intervals(large)
+    res = robust.robust_intervals(large)
     assert res.bootstrap_method is None and res.bootstrap_ci95_low is None and "No bootstrap" in res.reason
     assert res.hodges_lehmann is None and "Walsh" in res.reason
     assert res.wilcoxon_p is not None and res.t_ci95_low is not None
 
 
 def test_two_patients_give_a_t_interval_without_warnings():
-    res = sensitivity.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
+    res = robust.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
     assert res.estimable and res.t_ci95_low is not None
     assert res.wilcoxon_ci95_low is None  # two patients cannot reject any location at 5 %
 
@@ -464,7 +463,7 @@ def test_own_baseline_reliability_takes_the_within_person_sd_at_the_groups_mean(
     # By hand with CV 0.083 and a population SD of 1.1: within-person SD 0.083 x 10 = 0.83,
     # r = 1 - 0.83^2 / 1.1^2 = 0.430661...; expected RTM (1 - r)(10 - 7) = 1.708016...;
     # residual 1.5 - 1.708016 = -0.208016...
-    res = sensitivity.regression_to_mean(SEVERE, MU, R, within_person_cv=0.083, population_sd=1.1)
+    res = rtm.regression_to_mean(SEVERE, MU, R, within_person_cv=0.083, population_sd=1.1)
     r_own = 1 - 0.83**2 / 1.1**2
     assert res.within_person_sd_own_baseline == pytest.approx(0.83)
     assert res.reliability_own_baseline == pytest.approx(r_own)
@@ -477,12 +476,12 @@ def test_own_baseline_reliability_takes_the_within_person_sd_at_the_groups_mean(
     assert (res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline) == pytest.approx((low, high))
     assert res.residual_p_own_baseline == pytest.approx(d.ttest_mean(0)[1])
     # The central decomposition is untouched by the extra arguments.
-    plain_res = sensitivity.regression_to_mean(SEVERE, MU, R)
+    plain_res = rtm.regression_to_mean(SEVERE, MU, R)
     assert res.residual_reduction == plain_res.residual_reduction and res.residual_p == plain_res.residual_p
 
 
 def test_a_within_person_sd_larger_than_the_population_sd_gives_no_own_baseline_correlation():
-    res = sensitivity.regression_to_mean(SEVERE, MU, R, within_person_cv=0.2, population_sd=1.1)
+    res = rtm.regression_to_mean(SEVERE, MU, R, within_person_cv=0.2, population_sd=1.1)
     assert res.within_person_sd_own_baseline == pytest.approx(2.0)
     assert res.reliability_own_baseline is None and res.residual_reduction_own_baseline is None
 
@@ -495,11 +494,11 @@ def test_ancova_adjusted_fall_is_the_rtm_residual_with_r_replaced_by_the_fitted_
     baseline = np.round(rng.normal(7.6, 0.8, 40), 1)
     post = np.round(7.1 + 0.4 * (baseline - 7.1) - 0.3 + rng.normal(0, 0.5, 40), 1)
     data = patients(baseline, post)
-    fit = sensitivity.ancova(data, centre=7.1)
+    fit = rtm.ancova(data, centre=7.1)
     # By hand (least squares through the means): observed - (1 - b)(mean baseline - 7.1).
     b = np.polyfit(baseline, post, 1)[0]
     by_hand = (baseline - post).mean() - (1 - b) * (baseline.mean() - 7.1)
-    at_slope = sensitivity.regression_to_mean_at_slope(data, 7.1, fit.slope)
+    at_slope = rtm.regression_to_mean_at_slope(data, 7.1, fit.slope)
     assert fit.slope == pytest.approx(b, rel=1e-10)
     assert fit.adjusted_reduction == pytest.approx(by_hand, rel=1e-10)
     assert at_slope.residual_reduction == pytest.approx(fit.adjusted_reduction, rel=1e-10)
@@ -508,7 +507,7 @@ def test_ancova_adjusted_fall_is_the_rtm_residual_with_r_replaced_by_the_fitted_
 
 @pytest.mark.parametrize("slope", [None, -0.2, 1.3])
 def test_a_slope_that_cannot_be_a_correlation_is_not_read_as_one(slope):
-    res = sensitivity.regression_to_mean_at_slope(SEVERE, MU, slope, group="severe")
+    res = rtm.regression_to_mean_at_slope(SEVERE, MU, slope, group="severe")
     assert not res.estimable and res.residual_reduction is None and res.residual_p is None
     assert "correlation" in res.reason
     assert res.observed_mean_reduction == pytest.approx(1.5)  # the description stays
@@ -523,7 +522,7 @@ def test_change_on_baseline_is_tested_against_one_minus_r_by_hand():
     baseline = np.array([6.5, 7.0, 7.4, 7.9, 8.3, 8.8, 9.5, 10.1])
     post = np.array([6.4, 6.6, 6.9, 7.0, 7.1, 7.6, 7.5, 8.0])
     r = 0.6
-    res = sensitivity.change_on_baseline(patients(baseline, post), r)
+    res = rtm.change_on_baseline(patients(baseline, post), r)
     x, y = baseline, baseline - post
     sxx = ((x - x.mean()) ** 2).sum()
     slope = ((x - x.mean()) * (y - y.mean())).sum() / sxx
@@ -547,7 +546,7 @@ def test_untreated_patients_show_a_baseline_slope_of_one_minus_r_and_no_excess()
     n, r = 20_000, 0.7
     baseline = rng.standard_normal(n)
     post = r * baseline + math.sqrt(1 - r**2) * rng.standard_normal(n)
-    res = sensitivity.change_on_baseline(patients(7.5 + baseline, 7.5 + post), r)
+    res = rtm.change_on_baseline(patients(7.5 + baseline, 7.5 + post), r)
     assert res.slope == pytest.approx(1 - r, abs=0.02)  # naive test against 0: wildly "significant"
     assert res.slope_p < 1e-100
     assert res.excess_ci95_low < 0 < res.excess_ci95_high  # against 1 - r: nothing left
@@ -559,7 +558,7 @@ def test_dose_regression_tests_its_baseline_slope_against_one_minus_r():
     baseline = np.round(rng.normal(7.8, 0.9, n), 1)
     dose = rng.choice([1e8, 5e8, 1e9, 2e9], n)
     post = np.round(baseline - 0.5 * (baseline - 7.1) - 0.2 + rng.normal(0, 0.4, n), 1)
-    res = sensitivity.dose_regression(patients(baseline, post, dose_cells=dose), reliability=0.7)
+    res = covariates.dose_regression(patients(baseline, post, dose_cells=dose), reliability=0.7)
     # Independent least squares (numpy): reduction on [1, log10 dose, baseline].
     design = np.column_stack([np.ones(n), np.log10(dose), baseline])
     coef, *_ = np.linalg.lstsq(design, baseline - post, rcond=None)
@@ -567,5 +566,5 @@ def test_dose_regression_tests_its_baseline_slope_against_one_minus_r():
     assert res.baseline_slope_rtm_expected == pytest.approx(0.3)
     assert res.baseline_excess == pytest.approx(coef[2] - 0.3, rel=1e-9)
     assert res.baseline_excess_ci95_low < res.baseline_excess < res.baseline_excess_ci95_high
-    without = sensitivity.dose_regression(patients(baseline, post, dose_cells=dose))
+    without = covariates.dose_regression(patients(baseline, post, dose_cells=dose))
     assert without.baseline_excess is None and without.reliability is None

@@ -20,18 +20,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import stats as scipy_stats
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-
-from livingpaper.stats import (
+from livingpaper.formatting import format_p
+from livingpaper.stats.paired import (
     DoseComparison,
     DoseCorrelation,
     PairedReduction,
     dose_comparison,
     dose_correlation,
-    format_p,
     paired_reduction,
 )
+from scipy import stats as scipy_stats
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 # Any warning (e.g. numpy's RuntimeWarning on empty input, scipy's
 # precision-loss warning) fails the test.
@@ -150,9 +149,8 @@ def test_signed_rank_test_gives_scipys_own_result_for_every_kind_of_small_sample
     # signed_rank_test runs scipy's exact permutation test itself (vectorised) where
     # scipy.stats.wilcoxon would (n <= 13 with ties or zeros): the p must be scipy's,
     # bit for bit, and so must the statistic; the other samples go to scipy directly.
+    from livingpaper.stats.paired import PERMUTATION_MAX_N, signed_rank_test
     from scipy import stats as scipy_stats
-
-    from livingpaper.stats import PERMUTATION_MAX_N, signed_rank_test
 
     rng = np.random.default_rng(20261202)
     permuted = 0
@@ -537,7 +535,7 @@ def test_signed_rank_v_is_rs_v_on_the_r_documentation_example():
 def test_signed_rank_v_drops_zeros_and_uses_mid_ranks():
     # By hand: 0.5, 0.5, -0.2, 0.8, 0 (dropped), 1.1 -> |d| mid-ranks 2.5, 2.5, 1, 4, 5;
     # V = 2.5 + 2.5 + 4 + 5 = 14. R: wilcox.test(d)$statistic -> V = 14.
-    from livingpaper.stats import signed_rank_v
+    from livingpaper.stats.paired import signed_rank_v
 
     assert signed_rank_v(np.array([0.5, 0.5, -0.2, 0.8, 0.0, 1.1])) == 14
 
@@ -551,7 +549,7 @@ def test_signed_rank_v_drops_zeros_and_uses_mid_ranks():
     ([0] + list(range(1, 14)), "normal approximation (no continuity correction)"),  # zero, n = 14
 ])
 def test_signed_rank_variant_is_scipys_choice_for_each_size_ties_and_zeros(values, variant):
-    from livingpaper.stats import signed_rank_variant
+    from livingpaper.stats.paired import signed_rank_variant
 
     assert signed_rank_variant(np.array(values, dtype=float)) == variant
 
@@ -579,7 +577,7 @@ def test_signed_rank_normal_approximation_has_no_continuity_correction_and_match
 
 
 def test_every_variant_has_the_r_call_that_reproduces_it():
-    from livingpaper import stats as lp_stats
+    from livingpaper.stats import paired as lp_stats
 
     calls = lp_stats.SIGNED_RANK_R_CALLS
     assert set(calls) == {lp_stats.SIGNED_RANK_EXACT, lp_stats.SIGNED_RANK_CONDITIONAL, lp_stats.SIGNED_RANK_NORMAL}
@@ -593,7 +591,7 @@ def test_every_variant_has_the_r_call_that_reproduces_it():
     (0.00043, "0.00043"), (0.0122, "0.0122"), (0.2284, "0.228"), (1.0, "1.00"),
 ])
 def test_table_cells_print_p_as_the_prose_does(p, text):
-    from livingpaper.stats import format_p_cell
+    from livingpaper.formatting import format_p_cell
 
     assert format_p_cell(p) == text
 
@@ -612,7 +610,7 @@ def test_table_cells_print_p_as_the_prose_does(p, text):
     (0.0801237, 3, 0.080, 0.081),
 ])
 def test_lower_bounds_round_down_and_upper_bounds_round_up(x, decimals, down, up):
-    from livingpaper.stats import round_down, round_up
+    from livingpaper.formatting import round_down, round_up
 
     assert round_down(x, decimals) == pytest.approx(down, abs=1e-12)
     assert round_up(x, decimals) == pytest.approx(up, abs=1e-12)
@@ -628,7 +626,7 @@ def test_holm_matches_the_step_down_procedure_by_hand_and_leaves_missing_p_out()
     # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), method = "holm") -> 0.03 0.06 0.06 0.02
     # By hand (m = 4): sorted 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06;
     # 0.04 x 1 = 0.04 -> raised to 0.06 (non-decreasing).
-    from livingpaper.stats import holm
+    from livingpaper.stats.multiplicity import holm
 
     tests = pd.DataFrame({"name": list("abcde"), "p": [0.01, 0.04, None, 0.03, 0.005]})
     out = holm(tests)
@@ -639,7 +637,7 @@ def test_holm_matches_the_step_down_procedure_by_hand_and_leaves_missing_p_out()
 
 
 def test_holm_caps_adjusted_p_at_one():
-    from livingpaper.stats import holm
+    from livingpaper.stats.multiplicity import holm
 
     out = holm(pd.DataFrame({"p": [0.6, 0.7, 0.9]}))
     # By hand: 0.6 x 3 = 1.8 -> 1; then max(1, ...) = 1 for the others.
@@ -652,7 +650,7 @@ def test_holm_caps_adjusted_p_at_one():
 
 
 def test_rank_correlation_of_a_gaussian_copula_is_six_over_pi_arcsin_half_rho():
-    from livingpaper.stats import spearman_of_gaussian_copula
+    from livingpaper.stats.paired import spearman_of_gaussian_copula
 
     # Closed form (Pearson 1907; Kruskal 1958): 0 -> 0, +/-1 -> +/-1, 0.5 -> 0.48258.
     assert spearman_of_gaussian_copula(0.0) == 0.0

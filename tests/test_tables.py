@@ -1,4 +1,4 @@
-"""Tests for livingpaper.tables: finding the table in what clinics really export.
+"""Tests for livingpaper.inputs.tables: finding the table in what clinics really export.
 
 Each case is a small file written here, read through ``dataset.load`` (what users run):
 either the table is found (and the note says how) or one clear line says what was found.
@@ -10,10 +10,9 @@ import os
 import openpyxl
 import pandas as pd
 import pytest
-
 from conftest import cohort_frame, write_csv
-from livingpaper import dataset
 from livingpaper.errors import DataError
+from livingpaper.inputs import cohort as dataset
 
 HEADER = "patient_id,hba1c_baseline,hba1c_post,dose_cells,msc_source,followup_months"
 ROWS = ["P1,7.0,6.5,1000000000,adipose,12", "P2,8.5,7.0,2000000000,bone_marrow,24"]

@@ -12,4 +12,6 @@ process), ``render`` (Jupyter Book, the PDF), ``outfolder`` (what OUT may be, th
 ``processes`` (child processes end with the build), ``pipeline`` (the steps in order) and
 ``cli``.
 """
+from __future__ import annotations
+
 __version__ = "0.1.0"

@@ -13,10 +13,11 @@ import signal
 import sys
 from pathlib import Path
 
-from . import paths, pipeline
-from .errors import BuildError, DataError
-from .escaping import terminal
-from .parameters import HBA1C_UNITS, Parameters
+from livingpaper import paths
+from livingpaper.build import pipeline
+from livingpaper.errors import BuildError, DataError
+from livingpaper.escaping import terminal
+from livingpaper.parameters import HBA1C_UNITS, Parameters
 
 DEFAULTS = Parameters()
 
@@ -108,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     _listen_for_stop()
     try:
         if args.command == "validate":
-            from . import dataset
+            from livingpaper.inputs import cohort as inputs_cohort
 
-            cohort = dataset.load(args.data, hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers)
+            cohort = inputs_cohort.load(args.data, hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers)
             name = terminal(args.data.name)
             for note in cohort.notes:
                 print(f"{name}: {note}")
-            from .analysis import outside_severity_groups_warning
+            from livingpaper.results.populations import outside_severity_groups_warning
             warning = outside_severity_groups_warning(cohort, DEFAULTS, name)
             if warning:
                 print(warning)
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}, row {e['row']}: {e['reason']}")
             return 0
         if args.command == "reconstruct":
-            from . import reconstruction
+            from livingpaper import reconstruction
             report = reconstruction.write_cohort(args.out)
             print(f"{terminal(args.out)}: written (seed {report['seed']}, "
                   f"severe n = {report['design']['n_severe']} of feasible {report['design']['feasible_n_severe']})")

@@ -15,3 +15,20 @@ class DataError(ValueError):
 
 class BuildError(RuntimeError):
     """A build failed; the message says where (chapter, cell) and why, in one line or a few."""
+
+
+class TableProblem(Exception):
+    """The file is not a usable table; the message (one sentence, without the file's name)
+    is for the user."""
+
+# --------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------
+
+
+class EvidenceError(ValueError):
+    """The evidence file is not valid; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))

@@ -18,3 +18,150 @@ def format_cells(x: float, pos: object = None) -> str:
     if mantissa >= 10:
         mantissa, exponent = mantissa / 10, exponent + 1
     return f"{mantissa:g}\u00d710{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+# ---------------------------------------------------------------------------
+# 4. p-values in prose
+# ---------------------------------------------------------------------------
+
+
+def format_p(p: float | None) -> str:
+    """Format a p-value for prose.
+
+    Parameters
+    ----------
+    p : float or None
+        A p-value in [0, 1], or ``None``/NaN when the test was not
+        estimable.
+
+    Returns
+    -------
+    str
+        - ``None`` or NaN: ``"not estimable"``;
+        - ``p < 0.0001``: ``"p < 0.0001"``;
+        - ``0.0001 <= p < 0.001``: two significant digits, e.g.
+          ``"p = 0.00043"``;
+        - otherwise three significant digits, trailing zeros kept, e.g.
+          ``"p = 0.0122"``, ``"p = 0.214"``, ``"p = 0.500"``, ``"p = 1.00"``.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` lies outside [0, 1].
+    """
+    if p is None:
+        return "not estimable"
+    p = float(p)
+    if math.isnan(p):
+        return "not estimable"
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"A p-value must lie in [0, 1], got {p!r}.")
+    if p < 0.0001:
+        return "p < 0.0001"
+    # '#' keeps trailing zeros so every value shows the same precision.
+    if p < 0.001:
+        return f"p = {p:#.2g}"
+    return f"p = {p:#.3g}"
+
+
+def format_p_cell(p: float | None) -> str:
+    """A p-value for a table cell: the rule of :func:`format_p` without ``"p = "``.
+
+    ``"–"`` when not estimable, ``"< 0.0001"`` below 0.0001 (never three digits of an
+    approximation's far tail, such as ``5.8e-07``), otherwise two or three significant
+    digits, e.g. ``"0.00043"``, ``"0.0122"``, ``"0.214"``.
+    """
+    text = format_p(p)
+    if text == "not estimable":
+        return "–"
+    return text[len("p = "):] if text.startswith("p = ") else text[len("p "):]
+
+
+# ---------------------------------------------------------------------------
+# 5. Bounds at the precision shown
+# ---------------------------------------------------------------------------
+
+# Floating-point noise tolerated before a value counts as past a rounding step
+# (2.25 is stored as 2.2499999999999996 and must not floor to 2.2 at two decimals).
+_BOUND_EPS = 1e-9
+
+
+def round_down(x: float, decimals: int) -> float:
+    """``x`` rounded down to ``decimals`` places: a lower bound shown at that precision
+    stays a lower bound (2.2523 at one decimal is 2.2, never 2.3)."""
+    scale = 10.0 ** decimals
+    return math.floor(float(x) * scale + _BOUND_EPS) / scale
+
+
+def round_up(x: float, decimals: int) -> float:
+    """``x`` rounded up to ``decimals`` places: an upper bound shown at that precision
+    stays an upper bound (0.6934 at two decimals is 0.70, never 0.69)."""
+    scale = 10.0 ** decimals
+    return math.ceil(float(x) * scale - _BOUND_EPS) / scale
+
+
+def significant_decimals(x: float, digits: int) -> int:
+    """Decimals that show ``x`` to ``digits`` significant digits (0.0801 at 2 digits: 4)."""
+    if x == 0 or not math.isfinite(x):
+        return digits - 1
+    return max(0, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+# ---------------------------------------------------------------------------
+# What the chapters show
+# ---------------------------------------------------------------------------
+
+
+def _n(x: float | None, decimals: int = 2) -> str:
+    return "–" if x is None else f"{x:.{decimals}f}"
+
+
+def _ci(low: float | None, high: float | None, decimals: int = 2) -> str:
+    return "–" if low is None or high is None else f"{low:.{decimals}f} to {high:.{decimals}f}"
+
+
+def _bounds(low: float | None, high: float | None, decimals: int = 2) -> str:
+    """A range of what the figures allow, widened to the precision shown: the lower end
+    rounded down and the upper end rounded up, so that neither bound is overstated."""
+    if low is None or high is None:
+        return "–"
+    return f"{round_down(low, decimals):.{decimals}f} to {round_up(high, decimals):.{decimals}f}"
+
+
+def _pct(x: float | None, decimals: int = 1) -> str:
+    return "–" if x is None else f"{100 * x:.{decimals}f} %"
+
+
+def _p(p: float | None, p_holm: float | None = None) -> str:
+    """A raw p with its Holm-adjusted p beside it (the chapter's family of tests)."""
+    text = format_p(p)
+    if p is not None and p_holm is not None:
+        text += f", Holm-adjusted {format_p(p_holm)}"
+    return text
+
+
+def _num(value: float | None, decimals: int = 2) -> str:
+    return "–" if value is None else f"{value:.{decimals}f}"
+
+
+def _df(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _pp(value: float | None, decimals: int = 2) -> str:
+    """A number of percentage points with a typographic minus (no "−0.00")."""
+    if value is None:
+        return "–"
+    text = f"{value:.{decimals}f}"
+    return text.lstrip("-") if float(text) == 0 else text.replace("-", "−")
+
+
+def _interval(low: float | None, high: float | None, decimals: int = 2) -> str:
+    return "–" if low is None or high is None else f"{_pp(low, decimals)} to {_pp(high, decimals)}"
+
+
+def _p3(p: float | None) -> str:
+    """A p-value to three significant digits for a table (never rounded up to 1)."""
+    return "–" if p is None else ("> 0.999" if p > 0.999 else f"{p:.3g}")

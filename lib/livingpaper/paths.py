@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The repository root (lib/livingpaper/paths.py -> two levels up from lib/).
+#: The repository root (lib/livingpaper/py -> two levels up from lib/).
 ROOT = Path(__file__).resolve().parents[2]
+#: The library's own package folder (lib/livingpaper): the build's cache keys read it.
+LIB_DIR = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
 CHAPTERS_DIR = ROOT / "chapters"
 TEMPLATES_DIR = CHAPTERS_DIR / "templates"
@@ -17,3 +19,7 @@ BOOK_CONFIG = ROOT / "_config.yml"
 BOOK_TOC = ROOT / "_toc.yml"
 REFERENCES = ROOT / "references.bib"
 CITATION = ROOT / "CITATION.cff"
+
+#: The evidence file shipped with the book, and the BibTeX file of its citations.
+EVIDENCE_CSV = DATA_DIR / "evidence.csv"
+EVIDENCE_BIB = ROOT / "references-evidence.bib"

@@ -36,16 +36,23 @@ first seed that meets all of them is used and recorded.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
-from . import paths
-from . import published as published_mod
+from livingpaper import paths
+from livingpaper.domain import HBA1C_STEP
+from livingpaper.inputs import published as inputs_published
+from livingpaper.stats.implied import (
+    PLAUSIBLE_HBA1C,
+    Design,
+    Targets,
+    derive_design,
+    targets,
+)
 
 #: Rank correlation of baseline HbA1c with the reduction inside each severity group.
 #: Not reported by the paper; 0.44 is the baseline-dependence of HbA1c response reported
@@ -60,10 +67,6 @@ DOSE_LEVELS_CELLS = (1e8, 2e8, 3e8, 5e8, 1e9, 1.5e9, 2e9)
 #: 13:7460, preprint abstract): mean 1.49 +/- 0.75 billion cells, majority 1-2 billion.
 COMPANION_DOSE_MEAN_CELLS = 1.49e9
 COMPANION_DOSE_SD_CELLS = 0.75e9
-#: Plausible range for a recorded HbA1c (%, NGSP); a post value outside it is rejected.
-PLAUSIBLE_HBA1C = (4.5, 15.0)
-#: Laboratories report HbA1c to 0.1 %.
-HBA1C_STEP = 0.1
 MAX_SEEDS = 200
 
 COLUMNS = [
@@ -75,134 +78,6 @@ COLUMNS = [
     "followup_months",
     "serious_adverse_event",
 ]
-
-
-@dataclass(frozen=True)
-class Design:
-    """What the published figures imply about the unreported quantities."""
-
-    n_total: int
-    feasible_n_severe: tuple[int, ...]
-    n_severe: int
-    n_moderate: int
-    sd_reduction_severe_range: tuple[float, float]
-    sd_reduction_severe: float
-    sd_reduction_moderate_range: tuple[float, float]
-    sd_reduction_moderate: float
-    baseline_mu: float
-    baseline_sigma: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain Python types (JSON-ready)."""
-        plain = lambda v: int(v) if isinstance(v, (int, np.integer)) else float(v)  # noqa: E731
-        return {k: ([plain(x) for x in v] if isinstance(v, tuple) else plain(v)) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Published figures as intervals that the rounded cohort must hit."""
-
-    n_total: int
-    baseline_mean: tuple[float, float]
-    post_mean: tuple[float, float]
-    overall_p_below: float
-    moderate_reduction: tuple[float, float]
-    moderate_p: tuple[float, float]
-    severe_reduction: tuple[float, float]
-    severe_p: tuple[float, float]
-    moderate_min: float
-    severe_above: float
-    dose_cutoff_cells: float
-    alpha: float
-
-
-def targets(published: dict[str, Any]) -> Targets:
-    fig = lambda i: published_mod.figure(published, i)  # noqa: E731
-    moderate_p_bound = fig("moderate_p").value
-    return Targets(
-        n_total=int(fig("n_patients").value),
-        baseline_mean=fig("baseline_mean").interval(),
-        post_mean=fig("post_mean").interval(),
-        overall_p_below=fig("overall_p").value,
-        moderate_reduction=fig("moderate_mean_reduction").interval(),
-        # "p < 0.0000002": a reported threshold one digit below 2e-7 is read as p in [1e-7, 2e-7).
-        moderate_p=(moderate_p_bound / 2, moderate_p_bound),
-        severe_reduction=fig("severe_mean_reduction").interval(),
-        severe_p=fig("severe_p").interval(),
-        moderate_min=published["definitions"]["moderate_min"],
-        severe_above=published["definitions"]["severe_above"],
-        dose_cutoff_cells=published["definitions"]["dose_cutoff_cells"],
-        alpha=fig("dose_trend").alpha,
-    )
-
-
-def sd_for_p(mean: float, n: int, p: float) -> float:
-    """SD of the change that gives a two-sided one-sample t-test p for this mean and n."""
-    return float(mean * math.sqrt(n) / stats.t.isf(p / 2, n - 1))
-
-
-def derive_design(published: dict[str, Any]) -> Design:
-    """Derive the unreported subgroup sizes, SDs and baseline distribution.
-
-    Returns every feasible severe-group size (the ranges a reader should know), and the
-    choice made inside them.
-    """
-    t = targets(published)
-    n = t.n_total
-    overall_low = t.baseline_mean[0] - t.post_mean[1]
-    overall_high = t.baseline_mean[1] - t.post_mean[0]
-    feasible = []
-    for n_sev in range(2, n - 1):
-        n_mod = n - n_sev
-        mix_low = (n_mod * t.moderate_reduction[0] + n_sev * t.severe_reduction[0]) / n
-        mix_high = (n_mod * t.moderate_reduction[1] + n_sev * t.severe_reduction[1]) / n
-        if mix_high > overall_low and mix_low < overall_high:
-            feasible.append(n_sev)
-    if not feasible:
-        raise ValueError("the published means admit no subgroup split")
-
-    mid = lambda iv: (iv[0] + iv[1]) / 2  # noqa: E731
-    overall_point = mid(t.baseline_mean) - mid(t.post_mean)
-
-    def mixture_gap(n_sev: int) -> float:
-        n_mod = n - n_sev
-        return abs((n_mod * mid(t.moderate_reduction) + n_sev * mid(t.severe_reduction)) / n - overall_point)
-
-    n_sev = min(feasible, key=mixture_gap)
-    n_mod = n - n_sev
-    sev_mean, mod_mean = mid(t.severe_reduction), mid(t.moderate_reduction)
-    # A smaller p means a smaller SD: the p interval [low, high) maps to [sd(low), sd(high)).
-    sd_sev_range = (sd_for_p(sev_mean, n_sev, t.severe_p[0]), sd_for_p(sev_mean, n_sev, t.severe_p[1]))
-    sd_mod_range = (sd_for_p(mod_mean, n_mod, t.moderate_p[0]), sd_for_p(mod_mean, n_mod, t.moderate_p[1]))
-    sd_sev_range, sd_mod_range = tuple(map(float, sd_sev_range)), tuple(map(float, sd_mod_range))
-
-    # Baseline: normal truncated below at the inclusion threshold; solve (mu, sigma) for the
-    # published mean and the severe share. Values are recorded to 0.1, so "> 8.0" means a
-    # latent value above 8.05.
-    lower = t.moderate_min - HBA1C_STEP / 2
-    severe_edge = t.severe_above + HBA1C_STEP / 2
-    target_mean = mid(t.baseline_mean)
-
-    def equations(params: np.ndarray) -> list[float]:
-        mu, log_sigma = params
-        sigma = math.exp(log_sigma)
-        dist = stats.truncnorm((lower - mu) / sigma, np.inf, loc=mu, scale=sigma)
-        return [dist.mean() - target_mean, dist.sf(severe_edge) - n_sev / n]
-
-    mu, log_sigma = optimize.fsolve(equations, x0=[target_mean, math.log(1.0)], xtol=1e-12)
-    return Design(
-        n_total=n,
-        feasible_n_severe=tuple(feasible),
-        n_severe=n_sev,
-        n_moderate=n_mod,
-        sd_reduction_severe_range=sd_sev_range,
-        sd_reduction_severe=sd_for_p(sev_mean, n_sev, mid(t.severe_p)),
-        sd_reduction_moderate_range=sd_mod_range,
-        # Geometric middle of [1e-7, 2e-7): the p-value range is a factor of two wide.
-        sd_reduction_moderate=sd_for_p(mod_mean, n_mod, math.sqrt(t.moderate_p[0] * t.moderate_p[1])),
-        baseline_mu=float(mu),
-        baseline_sigma=float(math.exp(log_sigma)),
-    )
 
 
 def _to_step(values: np.ndarray) -> np.ndarray:
@@ -356,10 +231,10 @@ def _dose_trend_ok(reduction: np.ndarray, dose: np.ndarray, t: Targets) -> bool:
 
 def reconstruct(published: dict[str, Any] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Build the cohort. Returns ``(cohort, report)``; ``report`` holds the design and seed."""
-    published = published or published_mod.load()
+    published = published or inputs_published.load()
     t = targets(published)
     design = derive_design(published)
-    fig = lambda i: published_mod.figure(published, i).value  # noqa: E731
+    fig = lambda i: inputs_published.figure(published, i).value  # noqa: E731
     base = _baselines(design, t)
     severe = base > _to_step(t.severe_above)
     for seed in range(MAX_SEEDS):

@@ -1,0 +1,1 @@
+"""Inputs: files in, validated objects out. Nothing here knows any statistics."""

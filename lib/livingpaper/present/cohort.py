@@ -1,0 +1,81 @@
+"""The cohort on the page: flow of patients, exclusions, characteristics, data dictionary."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import pandas as pd
+
+from livingpaper import domain
+from livingpaper.formatting import _num, format_cells
+from livingpaper.parameters import Parameters
+from livingpaper.present.markdown import MAX_LISTED, _more, escape, markdown_table
+from livingpaper.present.paired import POPULATION_NAMES
+from livingpaper.results import populations
+
+
+def flow_table(cohort, params: Parameters) -> str:
+    """Flow of patients: rows read, excluded (with reasons), analysed, per section."""
+    rows = [("Rows read from the file", f"{cohort.n_rows}")]
+    reasons = pd.Series([e["reason"] for e in cohort.excluded], dtype=object)
+    for reason, count in reasons.value_counts().sort_index().items():
+        rows.append((f"Excluded: {reason}", f"{count}"))
+    rows.append(("Analysed (baseline and post-treatment HbA1c present)", f"{cohort.n_analysed}"))
+    for section in domain.PAIRED_SECTIONS[1:]:
+        n = len(populations.population(cohort, section, params))
+        rows.append((f"… {POPULATION_NAMES[section]}: {domain.definition(section, params)}", f"{n}"))
+        if section == "severe":
+            below = len(populations.outside_severity_groups(cohort, params))
+            rows.append((f"… in no severity group: baseline HbA1c below {params.moderate_min:.1f} % (counted in all "
+                         "patients only)", f"{below}"))
+    return markdown_table(pd.DataFrame(rows, columns=["Step", "Patients"]))
+
+
+def exclusions_table(excluded: Iterable[dict[str, Any]]) -> str:
+    """Excluded rows with their reasons (the first MAX_LISTED; results.json has all)."""
+    frame = pd.DataFrame(list(excluded), columns=["row", "patient_id", "reason"])
+    if frame.empty:
+        return "No row was excluded."
+    shown = frame.head(MAX_LISTED)
+    shown.columns = ["Row of the file", "Patient id", "Reason"]
+    return markdown_table(shown, numeric=False) + _more(len(frame), "`results.json` (dataset.excluded)")
+
+
+def data_dictionary(columns: Iterable[Any]) -> str:
+    """The data dictionary as a definition list (one entry per column of the schema)."""
+    entries = []
+    for c in columns:
+        unit = f", in {c.unit}" if c.unit else ""
+        need = "required" if c.required else "optional"
+        entries.append(f"`{c.name}`\n: {c.type}{unit}; {need}; allowed: {c.allowed}.\n  {c.description}\n")
+    return "\n".join(entries)
+
+
+def characteristics_table(summary: dict[str, Any]) -> str:
+    """Table 1: the patients' characteristics (all valid rows of the file)."""
+    n = summary["n_rows"]
+    missing = "not recorded"
+    pct = lambda k, of: f"{k} ({100 * k / of:.0f} %)" if of else "–"  # noqa: E731
+    mean_sd = lambda m, s: missing if m is None else f"{m:.1f} ({_num(s, 1)})"  # noqa: E731
+    rows = [
+        ("Patients, n", f"{n}"),
+        ("Age, years, mean (SD)", mean_sd(summary["age_years_mean"], summary["age_years_sd"])),
+        ("Female, n (%)", missing if summary["female_n"] is None
+         else pct(summary["female_n"], summary["sex_recorded_n"])),
+        ("BMI, kg/m², mean (SD)", mean_sd(summary["bmi_kg_m2_mean"], summary["bmi_kg_m2_sd"])),
+        ("Diabetes duration, years, median (IQR)", missing if summary["diabetes_duration_years_median"] is None
+         else f"{summary['diabetes_duration_years_median']:.1f} ({summary['diabetes_duration_years_q1']:.1f}"
+              f" to {summary['diabetes_duration_years_q3']:.1f})"),
+        ("Baseline HbA1c, %, mean (SD)", "–" if summary["hba1c_baseline_mean"] is None
+         else f"{summary['hba1c_baseline_mean']:.2f} ({_num(summary['hba1c_baseline_sd'])})"),
+        ("MSC dose, cells, median (range)", "–" if summary["dose_median_cells"] is None
+         else f"{format_cells(summary['dose_median_cells'])} ({format_cells(summary['dose_min_cells'])} "
+              f"to {format_cells(summary['dose_max_cells'])})"),
+        *[(f"MSC source: {escape(source.replace('_', ' '))}, n (%)", pct(k, n))
+          for source, k in summary["msc_sources"].items()],
+        ("Follow-up, months, median (range)", "–" if summary["followup_median_months"] is None
+         else f"{summary['followup_median_months']:.0f} ({summary['followup_min_months']:.0f} "
+              f"to {summary['followup_max_months']:.0f})"),
+        ("Serious adverse events, n", missing if summary["serious_adverse_events"] is None
+         else f"{summary['serious_adverse_events']}"),
+    ]
+    return markdown_table(pd.DataFrame(rows, columns=["Characteristic", "Value"]), escape_cells=False)

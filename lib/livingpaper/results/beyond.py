@@ -1,0 +1,265 @@
+"""The analyses beyond the paper, computed once per build for ``results.json``: regression to
+the mean, ANCOVA, robust intervals, covariates, safety, power, and their multiplicity."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from livingpaper.inputs.cohort import Cohort
+from livingpaper.parameters import Parameters
+from livingpaper.results import caveats as results_caveats
+from livingpaper.results import populations as results_populations
+from livingpaper.stats import consistency, covariates, power, safety
+from livingpaper.stats import multiplicity as stats_multiplicity
+from livingpaper.stats import robust as stats_robust
+from livingpaper.stats import rtm as stats_rtm
+from livingpaper.stats.result import TidyResult
+
+#: Populations of the regression-to-the-mean analysis; the first is the headline.
+RTM_GROUPS = ("severe", "moderate", "overall")
+#: Populations of the robustness intervals; the first is the headline.
+ROBUST_GROUPS = ("overall", "moderate", "severe")
+#: Who a randomised trial would enrol; the first is the headline.
+TRIAL_GROUPS = ("overall", "severe")
+#: Proportion lost before the primary measurement, by which trial enrolment is inflated
+#: (a planning assumption, stated wherever it is used).
+TRIAL_DROPOUT = 0.10
+
+
+def _anchor(anchors: Any, name: str) -> float:
+    value = getattr(anchors, name)
+    return float(value)
+
+
+#: Significance level against which raw and Holm-adjusted p-values are counted.
+ALPHA = 0.05
+#: Every p-value the chapter *How much of the effect is real?* reports for a test of its
+#: own: ``(section, field, what it tests)``. They are adjusted together (Holm 1979).
+#: Re-readings of the same test at another correlation (``*_own_baseline``, the ANCOVA
+#: slope) are sensitivity analyses of a member, not members.
+P_VALUE_FAMILY = (
+    ("regression_to_mean", "residual_p", "Severe group: fall beyond regression to the mean"),
+    ("regression_to_mean_moderate", "residual_p", "Moderate group: fall beyond regression to the mean"),
+    ("regression_to_mean_overall", "residual_p", "All patients: fall beyond regression to the mean"),
+    ("ancova", "adjusted_p", "Baseline-adjusted fall, read at the population mean"),
+    ("ancova", "slope_vs_one_p", "Post-treatment on baseline HbA1c: slope against 1"),
+    ("change_on_baseline", "excess_p", "Fall on baseline: slope beyond regression to the mean"),
+    ("bootstrap", "wilcoxon_p", "All patients: Wilcoxon signed-rank"),
+    ("bootstrap_moderate", "wilcoxon_p", "Moderate group: Wilcoxon signed-rank"),
+    ("bootstrap_severe", "wilcoxon_p", "Severe group: Wilcoxon signed-rank"),
+    ("dose_regression", "p", "Fall per tenfold dose, baseline-adjusted"),
+    ("dose_regression", "unadjusted_p", "Fall per tenfold dose, unadjusted"),
+    ("dose_regression", "baseline_excess_p", "Dose model: baseline slope beyond regression to the mean"),
+    ("followup", "p", "Fall per year of follow-up, baseline-adjusted"),
+    ("followup", "spearman_p", "Follow-up and fall: rank correlation"),
+    ("source_comparison", "welch_p", "MSC sources: Welch's ANOVA"),
+    ("source_comparison", "kruskal_p", "MSC sources: Kruskal–Wallis"),
+)
+
+
+@dataclass(frozen=True)
+class Multiplicity(TidyResult):
+    """The family of p-values of the chapter beyond the paper (``results.json``:
+    ``multiplicity``); each member's Holm-adjusted p is in its own section.
+
+    Attributes
+    ----------
+    estimable : bool
+        Whether at least one test of the family has a p.
+    reason : str or None
+    method : str
+    alpha : float
+    n_tests : int
+        Tests of :data:`P_VALUE_FAMILY` with a p (the others could not be made).
+    n_below_alpha, n_below_alpha_holm : int
+        Raw and Holm-adjusted p-values below ``alpha``.
+    smallest_p, smallest_p_holm : float or None
+    tests : str
+        The members with a p, ``section.field``, comma-separated.
+    reconstruction_caveat : str or None
+    """
+
+    estimable: bool
+    reason: str | None
+    method: str
+    alpha: float
+    n_tests: int
+    n_below_alpha: int
+    n_below_alpha_holm: int
+    smallest_p: float | None
+    smallest_p_holm: float | None
+    tests: str
+    reconstruction_caveat: str | None = None
+
+
+@dataclass(frozen=True)
+class Beyond:
+    """Every result of the two chapters, as tidy result objects (see :func:`analyse`)."""
+
+    consistency: consistency.PublishedConsistency
+    rtm: dict[str, stats_rtm.RegressionToMean]
+    ancova: stats_rtm.Ancova
+    robust: dict[str, stats_robust.RobustIntervals]
+    dose_regression: covariates.CovariateRegression
+    followup: covariates.CovariateRegression
+    source_comparison: covariates.SourceComparison
+    safety: safety.SafetyBound
+    trials: dict[str, power.TrialPlan]
+    rtm_at_slope: stats_rtm.RegressionToMean | None = None
+    change_on_baseline: stats_rtm.ChangeOnBaseline | None = None
+    multiplicity: Multiplicity | None = None
+    family: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def results(self) -> dict[str, TidyResult]:
+        """The result of every ``results.json`` section, in the order of the module docstring."""
+        out: dict[str, TidyResult] = {"published_consistency": self.consistency}
+        for i, group in enumerate(RTM_GROUPS):
+            out["regression_to_mean" if i == 0 else f"regression_to_mean_{group}"] = self.rtm[group]
+        out["ancova"] = self.ancova
+        for i, group in enumerate(ROBUST_GROUPS):
+            out["bootstrap" if i == 0 else f"bootstrap_{group}"] = self.robust[group]
+        out["dose_regression"] = self.dose_regression
+        out["followup"] = self.followup
+        out["source_comparison"] = self.source_comparison
+        out["safety"] = self.safety
+        for i, group in enumerate(TRIAL_GROUPS):
+            out["power" if i == 0 else f"power_{group}"] = self.trials[group]
+        for key, value in (("regression_to_mean_at_ancova_slope", self.rtm_at_slope),
+                           ("change_on_baseline", self.change_on_baseline), ("multiplicity", self.multiplicity)):
+            if value is not None:
+                out[key] = value
+        return out
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The ``results.json`` sections, in the order of the module docstring."""
+        return {key: result.to_dict() for key, result in self.results().items()}
+
+    def replaced(self, key: str, result: TidyResult) -> "Beyond":
+        """The same analysis with the result of section ``key`` replaced."""
+        for prefix, attribute, groups in (("regression_to_mean", "rtm", RTM_GROUPS),
+                                          ("bootstrap", "robust", ROBUST_GROUPS),
+                                          ("power", "trials", TRIAL_GROUPS)):
+            names = {(prefix if i == 0 else f"{prefix}_{g}"): g for i, g in enumerate(groups)}
+            if key in names:
+                return dataclasses.replace(self, **{attribute: {**getattr(self, attribute), names[key]: result}})
+        attribute = {"published_consistency": "consistency", "regression_to_mean_at_ancova_slope": "rtm_at_slope"}
+        return dataclasses.replace(self, **{attribute.get(key, key): result})
+
+
+def _with_holm(result: Beyond) -> Beyond:
+    """Holm-adjust the family (:data:`P_VALUE_FAMILY`) and put each adjusted p beside its raw p."""
+    sections = result.results()
+    rows = [{"section": s, "field": f, "label": label, "p": getattr(sections[s], f)}
+            for s, f, label in P_VALUE_FAMILY]
+    family = stats_multiplicity.holm(pd.DataFrame(rows, columns=["section", "field", "label", "p"]))
+    for row in family.itertuples(index=False):
+        if row.in_family:
+            current = result.results()[row.section]
+            result = result.replaced(row.section, dataclasses.replace(current, **{f"{row.field}_holm": float(row.p_holm)}))
+    members = family[family["in_family"]]
+    raw, adjusted = members["p"].astype(float), members["p_holm"].astype(float)
+    summary = Multiplicity(
+        estimable=bool(len(members)),
+        reason=None if len(members) else "Not estimable: none of the tests of the chapter could be made.",
+        method="Holm (statsmodels multipletests)", alpha=ALPHA, n_tests=int(len(members)),
+        n_below_alpha=int((raw < ALPHA).sum()), n_below_alpha_holm=int((adjusted < ALPHA).sum()),
+        smallest_p=float(raw.min()) if len(members) else None,
+        smallest_p_holm=float(adjusted.min()) if len(members) else None,
+        tests=", ".join(f"{s}.{f}" for s, f in zip(members["section"], members["field"])),
+    )
+    return dataclasses.replace(result, multiplicity=summary, family=family)
+
+
+def _with_caveats(result: Beyond, reconstructed: bool) -> Beyond:
+    for key, value in result.results().items():
+        caveated = results_caveats.with_caveat(value, key, reconstructed)
+        if caveated is not value:
+            result = result.replaced(key, caveated)
+    return result
+
+
+def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[str, Any] | None = None,
+            reconstructed: bool = False) -> Beyond:
+    """Run every analysis beyond the paper on this cohort.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The validated data (:func:`livingpaper.inputs.cohort.load`).
+    params : Parameters
+        The build's group thresholds.
+    anchors : object
+        Regression-to-the-mean anchors (attributes listed in the module docstring).
+    published : dict, optional
+        The published figures (default: ``data/published.yaml``).
+    reconstructed : bool
+        Whether the data are the reconstructed cohort: the sections that reflect its
+        choices then carry their ``reconstruction_caveat``.
+    """
+    mu, r = _anchor(anchors, "population_mean_percent"), _anchor(anchors, "reliability")
+    cv, sd = _anchor(anchors, "within_person_cv"), _anchor(anchors, "population_sd_percent")
+    populations = {g: results_populations.population(cohort, g, params) for g in ("overall", "moderate", "severe")}
+    rtm = {g: stats_rtm.regression_to_mean(populations[g], mu, r, group=g, within_person_cv=cv, population_sd=sd)
+           for g in RTM_GROUPS}
+    robust = {g: stats_robust.robust_intervals(populations[g], group=g) for g in ROBUST_GROUPS}
+    trials = {}
+    for g in TRIAL_GROUPS:
+        # The planning SD is the SD of the change in this population (the paired chapters'
+        # sd_reduction), computed here without re-running their tests.
+        change = (populations[g]["hba1c_baseline"] - populations[g]["hba1c_post"]).dropna()
+        sd = float(change.std(ddof=1)) if len(change) >= 2 else None
+        trials[g] = power.trial_plan(
+            rtm[g].observed_mean_reduction, rtm[g].residual_reduction, sd, group=g, reliability=r,
+            dropout=TRIAL_DROPOUT,
+        )
+    analysed = cohort.analysed
+    ancova = stats_rtm.ancova(analysed, centre=mu)
+    result = Beyond(
+        consistency=consistency.audit(published),
+        rtm=rtm,
+        ancova=ancova,
+        robust=robust,
+        dose_regression=covariates.dose_regression(analysed.dropna(subset=["dose_cells"]), reliability=r),
+        followup=covariates.followup_regression(analysed, reliability=r),
+        source_comparison=covariates.source_comparison(analysed),
+        safety=safety.serious_adverse_events(cohort.data),
+        trials=trials,
+        rtm_at_slope=stats_rtm.regression_to_mean_at_slope(populations[RTM_GROUPS[0]], mu, ancova.slope,
+                                                             group=RTM_GROUPS[0]),
+        change_on_baseline=stats_rtm.change_on_baseline(analysed, r),
+    )
+    return _with_caveats(_with_holm(result), reconstructed)
+
+
+def sections(cohort: Cohort, params: Parameters, anchors: Any, reconstructed: bool = False) -> dict[str, dict[str, Any]]:
+    """The ``results.json`` sections beyond the paper (keys in the module docstring)."""
+    return analyse(cohort, params, anchors, reconstructed=reconstructed).sections()
+
+
+# ---------------------------------------------------------------------------
+# Curve data for the figures
+# ---------------------------------------------------------------------------
+
+
+def rtm_curve(cohort: Cohort, params: Parameters, anchors: Any) -> pd.DataFrame:
+    """Regression to the mean over test-retest correlations 0.50 to 0.95, per group."""
+    groups = {g: results_populations.population(cohort, g, params) for g in reversed(RTM_GROUPS)}
+    return stats_rtm.rtm_curve(groups, _anchor(anchors, "population_mean_percent"))
+
+
+def power_curve(result: Beyond) -> pd.DataFrame:
+    """Power against patients per arm, for each trial population and planning reduction."""
+    frames = []
+    for g in TRIAL_GROUPS:
+        plan = result.trials[g]
+        who = "All patients" if g == "overall" else "Severe only"
+        scenarios = {f"{who}: observed fall": plan.observed_reduction,
+                     f"{who}: after regression to the mean": plan.rtm_adjusted_reduction}
+        frames.append(power.power_curve(plan.sd_change, scenarios))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["scenario", "reduction_difference", "effect_size", "n_per_arm", "power"])
+    return pd.concat(frames, ignore_index=True)
