@@ -1,4 +1,10 @@
-"""How numbers are written for readers (shared by the text and the figures)."""
+"""Every rule by which a number becomes text, for the pages, the tables and the figures.
+
+Cells (:func:`format_cells`), p-values in prose and in tables (:func:`format_p`,
+:func:`format_p_cell`), bounds that stay bounds at the precision shown
+(:func:`round_down`, :func:`round_up`), numbers, intervals, percentages and percentage
+points. A rule changed here changes on every page.
+"""
 from __future__ import annotations
 
 import math
@@ -21,7 +27,7 @@ def format_cells(x: float, pos: object = None) -> str:
 
 
 # ---------------------------------------------------------------------------
-# 4. p-values in prose
+# p-values
 # ---------------------------------------------------------------------------
 
 
@@ -42,7 +48,8 @@ def format_p(p: float | None) -> str:
         - ``0.0001 <= p < 0.001``: two significant digits, e.g.
           ``"p = 0.00043"``;
         - otherwise three significant digits, trailing zeros kept, e.g.
-          ``"p = 0.0122"``, ``"p = 0.214"``, ``"p = 0.500"``, ``"p = 1.00"``.
+          ``"p = 0.0122"``, ``"p = 0.214"``, ``"p = 0.500"``, ``"p = 1.00"``;
+        - ``0.999 < p < 1``: ``"p > 0.999"`` (never rounded up to 1).
 
     Raises
     ------
@@ -61,6 +68,8 @@ def format_p(p: float | None) -> str:
     # '#' keeps trailing zeros so every value shows the same precision.
     if p < 0.001:
         return f"p = {p:#.2g}"
+    if 0.999 < p < 1.0:
+        return "p > 0.999"
     return f"p = {p:#.3g}"
 
 
@@ -68,8 +77,8 @@ def format_p_cell(p: float | None) -> str:
     """A p-value for a table cell: the rule of :func:`format_p` without ``"p = "``.
 
     ``"–"`` when not estimable, ``"< 0.0001"`` below 0.0001 (never three digits of an
-    approximation's far tail, such as ``5.8e-07``), otherwise two or three significant
-    digits, e.g. ``"0.00043"``, ``"0.0122"``, ``"0.214"``.
+    approximation's far tail, such as ``5.8e-07``), ``"> 0.999"`` just below 1, otherwise
+    two or three significant digits, e.g. ``"0.00043"``, ``"0.0122"``, ``"0.214"``.
     """
     text = format_p(p)
     if text == "not estimable":
@@ -78,7 +87,7 @@ def format_p_cell(p: float | None) -> str:
 
 
 # ---------------------------------------------------------------------------
-# 5. Bounds at the precision shown
+# Bounds at the precision shown
 # ---------------------------------------------------------------------------
 
 # Floating-point noise tolerated before a value counts as past a rounding step
@@ -108,60 +117,71 @@ def significant_decimals(x: float, digits: int) -> int:
 
 
 # ---------------------------------------------------------------------------
-# What the chapters show
+# Numbers, intervals and percentages on a page
 # ---------------------------------------------------------------------------
 
-
-def _n(x: float | None, decimals: int = 2) -> str:
-    return "–" if x is None else f"{x:.{decimals}f}"
-
-
-def _ci(low: float | None, high: float | None, decimals: int = 2) -> str:
-    return "–" if low is None or high is None else f"{low:.{decimals}f} to {high:.{decimals}f}"
+#: What a table cell shows for a value that could not be computed.
+MISSING = "–"
 
 
-def _bounds(low: float | None, high: float | None, decimals: int = 2) -> str:
+def number(x: float | None, decimals: int = 2) -> str:
+    """A number at ``decimals`` places (``"–"`` when missing): ``1.5 -> "1.50"``."""
+    return MISSING if x is None else f"{x:.{decimals}f}"
+
+
+def span(low: float | None, high: float | None, decimals: int = 2) -> str:
+    """An interval in words: ``"0.39 to 0.77"`` (``"–"`` when an end is missing)."""
+    return MISSING if low is None or high is None else f"{low:.{decimals}f} to {high:.{decimals}f}"
+
+
+def bounds(low: float | None, high: float | None, decimals: int = 2) -> str:
     """A range of what the figures allow, widened to the precision shown: the lower end
     rounded down and the upper end rounded up, so that neither bound is overstated."""
     if low is None or high is None:
-        return "–"
+        return MISSING
     return f"{round_down(low, decimals):.{decimals}f} to {round_up(high, decimals):.{decimals}f}"
 
 
-def _pct(x: float | None, decimals: int = 1) -> str:
-    return "–" if x is None else f"{100 * x:.{decimals}f} %"
+def percent(x: float | None, decimals: int = 1) -> str:
+    """A proportion as a percentage: ``0.265 -> "26.5 %"``."""
+    return MISSING if x is None else f"{100 * x:.{decimals}f} %"
 
 
-def _p(p: float | None, p_holm: float | None = None) -> str:
-    """A raw p with its Holm-adjusted p beside it (the chapter's family of tests)."""
+def p_with_holm(p: float | None, p_holm: float | None = None) -> str:
+    """A raw p with its Holm-adjusted p beside it (a family of tests): ``"p = 0.041,
+    Holm-adjusted p = 0.287"``."""
     text = format_p(p)
     if p is not None and p_holm is not None:
         text += f", Holm-adjusted {format_p(p_holm)}"
     return text
 
 
-def _num(value: float | None, decimals: int = 2) -> str:
-    return "–" if value is None else f"{value:.{decimals}f}"
-
-
-def _df(value: float | None) -> str:
+def df_text(value: float | None) -> str:
+    """Degrees of freedom: whole for the paired t-test (``"60"``), one decimal for Welch's
+    (``"37.8"``)."""
     if value is None:
-        return "–"
+        return MISSING
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _pp(value: float | None, decimals: int = 2) -> str:
-    """A number of percentage points with a typographic minus (no "−0.00")."""
+def minus(text: str) -> str:
+    """A number's text with the typographic minus sign (U+2212) for the hyphen."""
+    return text.replace("-", "\u2212")
+
+
+def points(value: float | None, decimals: int = 2) -> str:
+    """Percentage points with a typographic minus, never ``"−0.00"``."""
     if value is None:
-        return "–"
+        return MISSING
     text = f"{value:.{decimals}f}"
-    return text.lstrip("-") if float(text) == 0 else text.replace("-", "−")
+    return text.lstrip("-") if float(text) == 0 else minus(text)
 
 
-def _interval(low: float | None, high: float | None, decimals: int = 2) -> str:
-    return "–" if low is None or high is None else f"{_pp(low, decimals)} to {_pp(high, decimals)}"
+def points_span(low: float | None, high: float | None, decimals: int = 2) -> str:
+    """An interval of percentage points with typographic minus signs."""
+    return MISSING if low is None or high is None else f"{points(low, decimals)} to {points(high, decimals)}"
 
 
-def _p3(p: float | None) -> str:
-    """A p-value to three significant digits for a table (never rounded up to 1)."""
-    return "–" if p is None else ("> 0.999" if p > 0.999 else f"{p:.3g}")
+def signed_points(x: float) -> str:
+    """A signed number of percentage points, two decimals, typographic minus: ``"+0.79"``."""
+    return minus(f"{x:+.2f}")

@@ -49,19 +49,25 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown
 
+from livingpaper.domain import SECTIONS, SOURCE_LABELS
 from livingpaper.formatting import (
-    _bounds,
-    _ci,
-    _n,
-    _p,
-    _pct,
+    bounds,
     format_p_cell,
+    number,
+    p_with_holm,
+    percent,
     round_down,
     round_up,
     significant_decimals,
+    span,
 )
-from livingpaper.present.markdown import escape, markdown_table
-from livingpaper.present.paired import reconstruction_note
+from livingpaper.present.markdown import (
+    because,
+    escape,
+    markdown_table,
+    reconstruction_note,
+    with_note,
+)
 from livingpaper.results.beyond import (
     ROBUST_GROUPS,
     RTM_GROUPS,
@@ -74,21 +80,15 @@ from livingpaper.stats import consistency, covariates, power, safety
 from livingpaper.stats import robust as stats_robust
 from livingpaper.stats import rtm as stats_rtm
 
-_GROUP_NAMES = {"overall": "all patients", "moderate": "moderate group", "severe": "severe group"}
-_SOURCE_NAMES = {"umbilical_cord": "Umbilical cord", "bone_marrow": "Bone marrow", "adipose": "Adipose tissue"}
+
+def _in_sentence(group: str) -> str:
+    """A section's name inside a sentence ("the moderate group", "all patients")."""
+    return SECTIONS[group].in_sentence if group in SECTIONS else escape(group)
 
 
-def _because(reason: str | None) -> str:
-    """A result's reason as the end of a sentence ("... is not estimable: <reason>")."""
-    text = reason or "no reason was given."
-    prefix = "Not estimable: "
-    return escape(text[len(prefix):] if text.startswith(prefix) else text)
-
-
-def _with_note(text: str, result: Any) -> Markdown:
-    """A headline followed, on the reconstructed cohort, by what the reconstruction chose."""
-    note = reconstruction_note(getattr(result, "reconstruction_caveat", None))
-    return Markdown(text + (f"\n\n{note}" if note else ""))
+def _label(group: str) -> str:
+    """A section's name in a table or at the start of a line ("Moderate group")."""
+    return SECTIONS[group].label if group in SECTIONS else escape(group)
 
 
 def _cite(anchors: Any, field: str) -> str:
@@ -121,7 +121,7 @@ def _side(low: float | None, high: float | None) -> str:
 
 def _threshold_sentence(res: stats_rtm.RegressionToMean) -> str:
     """Where the conclusion of the residual test flips, beside its p."""
-    p = _p(res.residual_p, res.residual_p_holm)
+    p = p_with_holm(res.residual_p, res.residual_p_holm)
     side = _side(res.residual_ci95_low, res.residual_ci95_high)
     threshold = res.reliability_threshold
     if threshold is None:
@@ -154,35 +154,35 @@ def _own_baseline_sentence(res: stats_rtm.RegressionToMean) -> str:
     if res.residual_ci95_low_own_baseline is None:
         return text + "."
     side = _side(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)
-    return text + (f" (95% CI {_ci(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)}, "
+    return text + (f" (95% CI {span(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline)}, "
                    f"which {side}).")
 
 
 def rtm_headline(res: stats_rtm.RegressionToMean) -> Markdown:
     """How much of the group's fall regression to the mean explains, and how the answer
     moves with the test-retest correlation."""
-    who = _GROUP_NAMES.get(res.group, res.group)
+    who = _in_sentence(res.group)
     if res.n == 0 or res.observed_mean_reduction is None:
-        return _with_note(f"Regression to the mean cannot be assessed in the {escape(who)}: {_because(res.reason)}",
+        return with_note(f"Regression to the mean cannot be assessed in {who}: {because(res.reason)}",
                           res)
     fall = res.observed_mean_reduction
-    text = (f"In the {who} (n = {res.n}, mean baseline {res.baseline_mean:.2f} %), regression to the mean alone "
+    text = (f"In {who} (n = {res.n}, mean baseline {res.baseline_mean:.2f} %), regression to the mean alone "
             f"would lower HbA1c by **{res.expected_rtm_reduction:.2f}** of the observed "
             f"{fall:.2f} percentage points at r = {res.reliability:.2f}")
     if res.share_explained is not None:
         text += (f" ({100 * res.share_explained:.0f} % of it)" if res.share_explained <= 1
                  else " (more than the whole observed fall)")
     if not res.estimable:
-        return _with_note(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
-                                 f"interval: {_because(res.reason)}", res)
+        return with_note(text + f"; the fall beyond it is {res.residual_reduction:.2f}, without a confidence "
+                                 f"interval: {because(res.reason)}", res)
     text += (f"; the fall beyond it is **{res.residual_reduction:.2f} percentage points** (95% CI "
-             f"{_ci(res.residual_ci95_low, res.residual_ci95_high)}).")
+             f"{span(res.residual_ci95_low, res.residual_ci95_high)}).")
     text += _threshold_sentence(res)
     if res.reliability_explaining_all is not None:
         text += (f" Regression to the mean would explain the whole fall if the test–retest correlation were "
                  f"{res.reliability_explaining_all:.2f} or lower.")
     text += _own_baseline_sentence(res)
-    return _with_note(text, res)
+    return with_note(text, res)
 
 
 def rtm_table(rtm: dict[str, stats_rtm.RegressionToMean]) -> str:
@@ -192,9 +192,9 @@ def rtm_table(rtm: dict[str, stats_rtm.RegressionToMean]) -> str:
     for g in ("overall", "moderate", "severe"):
         res = rtm[g]
         rows.append([
-            _GROUP_NAMES[g].capitalize(), f"{res.n}", _n(res.baseline_mean), _n(res.observed_mean_reduction),
-            _n(res.expected_rtm_reduction), _n(res.residual_reduction),
-            _ci(res.residual_ci95_low, res.residual_ci95_high),
+            _label(g), f"{res.n}", number(res.baseline_mean), number(res.observed_mean_reduction),
+            number(res.expected_rtm_reduction), number(res.residual_reduction),
+            span(res.residual_ci95_low, res.residual_ci95_high),
             format_p_cell(res.residual_p), format_p_cell(res.residual_p_holm),
             ("–" if not res.estimable else "none in [0, 1]" if res.reliability_threshold is None
              else f"≤ {res.reliability_threshold:.2f}"),
@@ -213,10 +213,10 @@ def rtm_own_baseline_table(rtm: dict[str, stats_rtm.RegressionToMean]) -> str:
     for g in ("overall", "moderate", "severe"):
         res = rtm[g]
         rows.append([
-            _GROUP_NAMES[g].capitalize(), _n(res.baseline_mean), _n(res.within_person_sd_own_baseline),
-            _n(res.reliability_own_baseline), _n(res.expected_rtm_reduction_own_baseline),
-            _n(res.residual_reduction_own_baseline),
-            _ci(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline),
+            _label(g), number(res.baseline_mean), number(res.within_person_sd_own_baseline),
+            number(res.reliability_own_baseline), number(res.expected_rtm_reduction_own_baseline),
+            number(res.residual_reduction_own_baseline),
+            span(res.residual_ci95_low_own_baseline, res.residual_ci95_high_own_baseline),
             format_p_cell(res.residual_p_own_baseline),
         ])
     frame = pd.DataFrame(rows, columns=[
@@ -228,18 +228,18 @@ def rtm_own_baseline_table(rtm: dict[str, stats_rtm.RegressionToMean]) -> str:
 def ancova_headline(res: stats_rtm.Ancova) -> Markdown:
     """The baseline-adjusted fall, said as what it is: a prediction at the population mean."""
     if not res.estimable:
-        return _with_note(f"The baseline-adjusted analysis is not estimable: {_because(res.reason)}", res)
+        return with_note(f"The baseline-adjusted analysis is not estimable: {because(res.reason)}", res)
     text = (f"Regressing post-treatment on baseline HbA1c (n = {res.n}), the predicted fall at a baseline of "
             f"{res.centre:.1f} %, the population mean, is **{res.adjusted_reduction:.2f} percentage points** (95% CI "
-            f"{_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)}; {_p(res.adjusted_p, res.adjusted_p_holm)}). "
+            f"{span(res.adjusted_ci95_low, res.adjusted_ci95_high)}; {p_with_holm(res.adjusted_p, res.adjusted_p_holm)}). "
             f"This is not the fall of a typical patient of this cohort, whose mean baseline is "
             f"{res.baseline_mean:.2f} %: it is read where regression to the mean would be zero. Each percentage "
             f"point of higher baseline went with {res.slope:.2f} points of higher post-treatment HbA1c (95% CI "
-            f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}); a slope of 1 would mean that the fall does not "
-            f"depend on the baseline ({_p(res.slope_vs_one_p, res.slope_vs_one_p_holm)} against 1).")
+            f"{span(res.slope_ci95_low, res.slope_ci95_high)}); a slope of 1 would mean that the fall does not "
+            f"depend on the baseline ({p_with_holm(res.slope_vs_one_p, res.slope_vs_one_p_holm)} against 1).")
     if res.reason:
         text += f" {escape(res.reason)}"
-    return _with_note(text, res)
+    return with_note(text, res)
 
 
 def rtm_ancova_agreement(result: "Beyond") -> Markdown:
@@ -249,11 +249,11 @@ def rtm_ancova_agreement(result: "Beyond") -> Markdown:
     central = result.rtm[RTM_GROUPS[0]]
     if not res.estimable or at_slope is None:
         return Markdown("Without a baseline-adjusted slope the two analyses cannot be set side by side.")
-    who = _GROUP_NAMES.get(at_slope.group, at_slope.group)
+    who = _in_sentence(at_slope.group)
     text = (f"**Why the two analyses differ.** The adjusted fall is the observed fall minus (1 − slope) × (mean "
             f"baseline − {res.centre:.1f} %): exactly the fall beyond regression to the mean of the previous "
             f"section with r replaced by the fitted slope. The slope, **{res.slope:.2f}** (95% CI "
-            f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}), ")
+            f"{span(res.slope_ci95_low, res.slope_ci95_high)}), ")
     if res.slope_ci95_high is not None and res.slope_ci95_high < central.reliability:
         text += f"lies well below the r = {central.reliability:.2f} taken from the literature. "
     elif res.slope_ci95_low is not None and res.slope_ci95_low > central.reliability:
@@ -262,11 +262,11 @@ def rtm_ancova_agreement(result: "Beyond") -> Markdown:
         text += f"is compatible with the r = {central.reliability:.2f} taken from the literature. "
     if at_slope.estimable and at_slope.residual_reduction is not None:
         side = _side(at_slope.residual_ci95_low, at_slope.residual_ci95_high)
-        text += (f"Read as an estimate of r, it would leave the {who} **{at_slope.residual_reduction:.2f} "
-                 f"percentage points** beyond regression to the mean, instead of {_n(central.residual_reduction)} "
-                 f"(95% CI {_ci(at_slope.residual_ci95_low, at_slope.residual_ci95_high)}, which {side}). ")
+        text += (f"Read as an estimate of r, it would leave {who} **{at_slope.residual_reduction:.2f} "
+                 f"percentage points** beyond regression to the mean, instead of {number(central.residual_reduction)} "
+                 f"(95% CI {span(at_slope.residual_ci95_low, at_slope.residual_ci95_high)}, which {side}). ")
     else:
-        text += f"For the {who} it gives nothing: {_because(at_slope.reason)} "
+        text += f"For {who} it gives nothing: {because(at_slope.reason)} "
     if res.slope_ci95_high is not None and res.slope_ci95_high < central.reliability:
         text += ("Two readings flatten the slope, and a single arm cannot tell them apart: a test–retest "
                  "correlation over these years really that low (then regression to the mean explains most of the "
@@ -277,24 +277,24 @@ def rtm_ancova_agreement(result: "Beyond") -> Markdown:
         text += ("A slope this close to or above r gives no sign of a fall that grows with the baseline beyond "
                  "regression to the mean; it cannot show either that regression to the mean is all there is. "
                  "Only a control group, or repeated baseline measurements, can separate the two.")
-    return _with_note(text, at_slope)
+    return with_note(text, at_slope)
 
 
 def ancova_table(res: stats_rtm.Ancova) -> str:
     rows = [
         ("Patients (n)", f"{res.n}"),
-        ("Mean baseline of the patients, %", _n(res.baseline_mean)),
+        ("Mean baseline of the patients, %", number(res.baseline_mean)),
         ("Baseline at which the fall is read (population mean), %", f"{res.centre:.2f}"),
-        ("Slope of post on baseline (95% CI)", f"{_n(res.slope)} ({_ci(res.slope_ci95_low, res.slope_ci95_high)})"),
+        ("Slope of post on baseline (95% CI)", f"{number(res.slope)} ({span(res.slope_ci95_low, res.slope_ci95_high)})"),
         ("p (slope = 1)", format_p_cell(res.slope_vs_one_p)),
         ("Holm-adjusted p (slope = 1)", format_p_cell(res.slope_vs_one_p_holm)),
-        ("Predicted post-treatment HbA1c at that baseline, %", _n(res.adjusted_post_mean)),
+        ("Predicted post-treatment HbA1c at that baseline, %", number(res.adjusted_post_mean)),
         ("Predicted fall at that baseline, percentage points (95% CI)",
-         f"{_n(res.adjusted_reduction)} ({_ci(res.adjusted_ci95_low, res.adjusted_ci95_high)})"),
+         f"{number(res.adjusted_reduction)} ({span(res.adjusted_ci95_low, res.adjusted_ci95_high)})"),
         ("p (predicted fall = 0)", format_p_cell(res.adjusted_p)),
         ("Holm-adjusted p (predicted fall = 0)", format_p_cell(res.adjusted_p_holm)),
-        ("R²", _n(res.r_squared, 3)),
-        ("Residual SD, %", _n(res.residual_sd)),
+        ("R²", number(res.r_squared, 3)),
+        ("Residual SD, %", number(res.residual_sd)),
     ]
     return markdown_table(pd.DataFrame(rows, columns=["Statistic", "Value"]), escape_cells=False)
 
@@ -302,17 +302,17 @@ def ancova_table(res: stats_rtm.Ancova) -> str:
 def change_headline(res: stats_rtm.ChangeOnBaseline) -> Markdown:
     """The fall regressed on the baseline, against the slope regression to the mean predicts."""
     if not res.estimable:
-        return _with_note(f"The fall cannot be related to the baseline: {_because(res.reason)}", res)
+        return with_note(f"The fall cannot be related to the baseline: {because(res.reason)}", res)
     text = (f"Each percentage point of higher baseline went with **{res.slope:.2f} points more fall** (95% CI "
-            f"{_ci(res.slope_ci95_low, res.slope_ci95_high)}; n = {res.n}). Regression to the mean alone predicts "
+            f"{span(res.slope_ci95_low, res.slope_ci95_high)}; n = {res.n}). Regression to the mean alone predicts "
             f"{res.rtm_expected_slope:.2f} (1 − r at r = {res.reliability:.2f}), so the test that matters is "
             f"against {res.rtm_expected_slope:.2f}, not against zero: the excess is **{res.excess:.2f} points** "
-            f"per point of baseline (95% CI {_ci(res.excess_ci95_low, res.excess_ci95_high)}; "
-            f"{_p(res.excess_p, res.excess_p_holm)}).")
+            f"per point of baseline (95% CI {span(res.excess_ci95_low, res.excess_ci95_high)}; "
+            f"{p_with_holm(res.excess_p, res.excess_p_holm)}).")
     if res.reliability_explaining_slope is not None:
         text += (f" Regression to the mean alone would produce the whole slope only if r were "
                  f"{res.reliability_explaining_slope:.2f}.")
-    return _with_note(text, res)
+    return with_note(text, res)
 
 
 def robust_headline(robust: dict[str, stats_robust.RobustIntervals]) -> Markdown:
@@ -320,14 +320,14 @@ def robust_headline(robust: dict[str, stats_robust.RobustIntervals]) -> Markdown
     usable = [r for r in robust.values() if r.estimable]
     if not usable:
         return Markdown("No interval could be computed. " + " ".join(
-            f"{_GROUP_NAMES.get(r.group, r.group).capitalize()}: {_because(r.reason)}" for r in robust.values()))
+            f"{_label(r.group)}: {because(r.reason)}" for r in robust.values()))
     agree, differ = [], []
     for r in usable:
         limits = [(r.t_ci95_low, r.t_ci95_high), (r.bootstrap_ci95_low, r.bootstrap_ci95_high),
                   (r.wilcoxon_ci95_low, r.wilcoxon_ci95_high)]
         # +1: the interval lies above 0; -1: below 0; 0: it includes 0.
         sides = {(low > 0) - (high < 0) for low, high in limits if low is not None and high is not None}
-        (agree if len(sides) == 1 else differ).append(_GROUP_NAMES.get(r.group, r.group))
+        (agree if len(sides) == 1 else differ).append(_in_sentence(r.group))
     text = []
     if agree:
         text.append(f"In {_listing(agree)}, the intervals that could be formed (Student t, bootstrap, Wilcoxon) "
@@ -336,8 +336,8 @@ def robust_headline(robust: dict[str, stats_robust.RobustIntervals]) -> Markdown
         text.append(f"In {_listing(differ)}, they disagree: the conclusion there depends on the method.")
     for r in robust.values():
         if r.estimable and not r.bootstrap_estimable and r.bootstrap_reason:
-            text.append(f"No bootstrap interval is given for {_listing([_GROUP_NAMES.get(r.group, r.group)])}: "
-                        f"{_because(r.bootstrap_reason)}")
+            text.append(f"No bootstrap interval is given for {_listing([_in_sentence(r.group)])}: "
+                        f"{because(r.bootstrap_reason)}")
     caveats = {r.reconstruction_caveat for r in robust.values() if r.reconstruction_caveat}
     body = " ".join(text) + " The table gives the limits."
     note = "\n\n".join(reconstruction_note(c) for c in sorted(caveats))
@@ -345,14 +345,14 @@ def robust_headline(robust: dict[str, stats_robust.RobustIntervals]) -> Markdown
 
 
 def _listing(names: list[str]) -> str:
-    names = [("all patients" if n == "all patients" else f"the {n}") for n in names]
+    """Names as they read inside a sentence, joined: "all patients, the moderate group and ..."."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _bootstrap_cell(r: stats_robust.RobustIntervals) -> str:
     if not r.bootstrap_estimable or r.bootstrap_ci95_low is None:
         return "not reported" if r.estimable else "–"
-    return f"{_ci(r.bootstrap_ci95_low, r.bootstrap_ci95_high)}" + (f" ({r.bootstrap_method})"
+    return f"{span(r.bootstrap_ci95_low, r.bootstrap_ci95_high)}" + (f" ({r.bootstrap_method})"
                                                                     if r.bootstrap_method else "")
 
 
@@ -363,17 +363,17 @@ def robust_table(robust: dict[str, stats_robust.RobustIntervals]) -> str:
     stat = lambda r, f: f(r)  # noqa: E731
     rows = {
         "Patients (n)": lambda r: f"{r.n}",
-        "Mean reduction": lambda r: _n(r.mean_reduction),
-        "95% CI, Student t": lambda r: _ci(r.t_ci95_low, r.t_ci95_high),
+        "Mean reduction": lambda r: number(r.mean_reduction),
+        "95% CI, Student t": lambda r: span(r.t_ci95_low, r.t_ci95_high),
         "95% CI, bootstrap": _bootstrap_cell,
-        "Median reduction": lambda r: _n(r.median_reduction),
-        "Hodges–Lehmann estimate": lambda r: _n(r.hodges_lehmann),
-        "95% CI, Wilcoxon signed-rank": lambda r: _ci(r.wilcoxon_ci95_low, r.wilcoxon_ci95_high),
+        "Median reduction": lambda r: number(r.median_reduction),
+        "Hodges–Lehmann estimate": lambda r: number(r.hodges_lehmann),
+        "95% CI, Wilcoxon signed-rank": lambda r: span(r.wilcoxon_ci95_low, r.wilcoxon_ci95_high),
         "p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p),
         "Holm-adjusted p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p_holm),
     }
     frame = pd.DataFrame({"Statistic (percentage points)": list(rows),
-                          **{_GROUP_NAMES[g].capitalize(): [stat(robust[g], f) for f in rows.values()]
+                          **{_label(g): [stat(robust[g], f) for f in rows.values()]
                              for g in ordered}})
     return markdown_table(frame, escape_cells=False)
 
@@ -384,81 +384,81 @@ def _direction(slope: float) -> str:
 
 def dose_headline(res: covariates.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return _with_note(f"The dose regression is not estimable: {_because(res.reason)}", res)
+        return with_note(f"The dose regression is not estimable: {because(res.reason)}", res)
     text = (f"At the same baseline HbA1c, each tenfold higher dose went with a {_direction(res.slope)} fall by "
-            f"**{abs(res.slope):.2f} percentage points** (95% CI {_ci(res.ci95_low, res.ci95_high)}; "
-            f"{_p(res.p, res.p_holm)}; n = {res.n}). Without the baseline in the model: {res.unadjusted_slope:.2f} "
-            f"per tenfold dose ({_p(res.unadjusted_p, res.unadjusted_p_holm)}).")
+            f"**{abs(res.slope):.2f} percentage points** (95% CI {span(res.ci95_low, res.ci95_high)}; "
+            f"{p_with_holm(res.p, res.p_holm)}; n = {res.n}). Without the baseline in the model: {res.unadjusted_slope:.2f} "
+            f"per tenfold dose ({p_with_holm(res.unadjusted_p, res.unadjusted_p_holm)}).")
     if res.baseline_excess is not None:
         text += (f" Each percentage point of higher baseline went with {res.reduction_per_baseline_point:.2f} points "
                  f"more fall, of which regression to the mean alone predicts {res.baseline_slope_rtm_expected:.2f} "
                  f"(1 − r): the excess is {res.baseline_excess:.2f} (95% CI "
-                 f"{_ci(res.baseline_excess_ci95_low, res.baseline_excess_ci95_high)}; "
-                 f"{_p(res.baseline_excess_p, res.baseline_excess_p_holm)}).")
-    return _with_note(text, res)
+                 f"{span(res.baseline_excess_ci95_low, res.baseline_excess_ci95_high)}; "
+                 f"{p_with_holm(res.baseline_excess_p, res.baseline_excess_p_holm)}).")
+    return with_note(text, res)
 
 
 def followup_headline(res: covariates.CovariateRegression) -> Markdown:
     if not res.estimable:
-        return _with_note(f"The follow-up analysis is not estimable: {_because(res.reason)}", res)
+        return with_note(f"The follow-up analysis is not estimable: {because(res.reason)}", res)
     trend = "smaller" if res.slope < 0 else "larger"
-    return _with_note(
+    return with_note(
         f"Follow-up ran from {res.predictor_min:.0f} to {res.predictor_max:.0f} months. At the same baseline, "
         f"patients measured one year later had a {trend} fall by **{abs(res.slope):.2f} percentage points** "
-        f"(95% CI {_ci(res.ci95_low, res.ci95_high)} per year; {_p(res.p, res.p_holm)}; n = {res.n}); the rank "
-        f"correlation of follow-up with the fall was ρ = {_n(res.spearman_rho)} "
-        f"({_p(res.spearman_p, res.spearman_p_holm)}).", res)
+        f"(95% CI {span(res.ci95_low, res.ci95_high)} per year; {p_with_holm(res.p, res.p_holm)}; n = {res.n}); the rank "
+        f"correlation of follow-up with the fall was ρ = {number(res.spearman_rho)} "
+        f"({p_with_holm(res.spearman_p, res.spearman_p_holm)}).", res)
 
 
 def source_headline(res: covariates.SourceComparison) -> Markdown:
     if not res.estimable:
-        return _with_note(f"The comparison of MSC sources is not estimable: {_because(res.reason)}", res)
+        return with_note(f"The comparison of MSC sources is not estimable: {because(res.reason)}", res)
     parts = []
     if res.welch_p is not None:
         parts.append(f"Welch's ANOVA F({res.welch_df_num:.0f}, {res.welch_df_denom:.1f}) = {res.welch_f:.2f}, "
-                     f"{_p(res.welch_p, res.welch_p_holm)}")
+                     f"{p_with_holm(res.welch_p, res.welch_p_holm)}")
     if res.kruskal_p is not None:
-        parts.append(f"Kruskal–Wallis H = {res.kruskal_h:.2f}, {_p(res.kruskal_p, res.kruskal_p_holm)}")
-    names = ", ".join(_SOURCE_NAMES.get(s, s).lower() for s in res.groups_compared.split(", "))
+        parts.append(f"Kruskal–Wallis H = {res.kruskal_h:.2f}, {p_with_holm(res.kruskal_p, res.kruskal_p_holm)}")
+    names = ", ".join(SOURCE_LABELS.get(s, s).lower() for s in res.groups_compared.split(", "))
     text = f"Comparing the fall between {res.n_groups_compared} MSC sources ({names}): {'; '.join(parts)}."
     if res.reason:
         text += f" {escape(res.reason)}"
-    return _with_note(text, res)
+    return with_note(text, res)
 
 
 def source_table(res: covariates.SourceComparison) -> str:
-    rows = [(name, f"{getattr(res, 'n_' + key)}", _n(getattr(res, "mean_reduction_" + key)))
-            for key, name in _SOURCE_NAMES.items()]
+    rows = [(name, f"{getattr(res, 'n_' + key)}", number(getattr(res, "mean_reduction_" + key)))
+            for key, name in SOURCE_LABELS.items()]
     return markdown_table(pd.DataFrame(rows, columns=["MSC source", "Patients (n)", "Mean reduction"]),
                           escape_cells=False)
 
 
 def safety_headline(res: safety.SafetyBound) -> Markdown:
     if not res.estimable:
-        return _with_note(f"The rate of serious adverse events is not estimable: {_because(res.reason)}", res)
+        return with_note(f"The rate of serious adverse events is not estimable: {because(res.reason)}", res)
     if res.n_treated is not None and res.n_treated != res.n:
         who = (f"{res.n} patients whose adverse-event status is recorded (of {res.n_treated} treated; "
                f"{res.n_treated - res.n} without a record are left out)")
     else:
         who = f"{res.n} treated patients (all with a recorded adverse-event status)"
-    text = (f"{res.events} of the {who} had a serious adverse event ({_pct(res.rate)}). The exact 95% confidence "
-            f"interval of the rate runs from {_pct(res.lower95)} to **{_pct(res.upper95)}**")
+    text = (f"{res.events} of the {who} had a serious adverse event ({percent(res.rate)}). The exact 95% confidence "
+            f"interval of the rate runs from {percent(res.lower95)} to **{percent(res.upper95)}**")
     if res.events == 0 and res.one_in is not None:
-        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({_pct(1 / res.one_in)}) is "
+        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({percent(1 / res.one_in)}) is "
                  "compatible with seeing none.")
     elif res.events == 0:
-        text += f": a true rate as high as {_pct(res.upper95)} is compatible with seeing none."
+        text += f": a true rate as high as {percent(res.upper95)} is compatible with seeing none."
     else:
         text += "."
     if res.rule_of_three_upper95 is not None:
-        text += f" The rule of three gives {_pct(res.rule_of_three_upper95)} (a one-sided bound)."
-    return _with_note(text, res)
+        text += f" The rule of three gives {percent(res.rule_of_three_upper95)} (a one-sided bound)."
+    return with_note(text, res)
 
 
 def trial_headline(plans: dict[str, power.TrialPlan]) -> Markdown:
     plan = plans[TRIAL_GROUPS[0]]
     if not plan.estimable:
-        return _with_note(f"A trial cannot be sized from these data: {_because(plan.reason)}", plan)
+        return with_note(f"A trial cannot be sized from these data: {because(plan.reason)}", plan)
     allocation = "1:1" if plan.allocation_ratio == 1 else f"{plan.allocation_ratio:g}:1"
     arm = "per arm" if plan.allocation_ratio == 1 else "in the control arm"
     text = (f"To detect the observed fall of {plan.observed_reduction:.2f} percentage points (SD of the change "
@@ -470,8 +470,8 @@ def trial_headline(plans: dict[str, power.TrialPlan]) -> Markdown:
                  f"with {100 * plan.dropout:.0f} % dropout).")
     else:
         text += (". No trial can be sized for the fall beyond regression to the mean: "
-                 f"{_because(plan.rtm_adjusted_reason)}")
-    return _with_note(text, plan)
+                 f"{because(plan.rtm_adjusted_reason)}")
+    return with_note(text, plan)
 
 
 def trial_table(plans: dict[str, power.TrialPlan]) -> str:
@@ -485,7 +485,7 @@ def trial_table(plans: dict[str, power.TrialPlan]) -> str:
             ("fall beyond regression to the mean", plan.rtm_adjusted_reduction, plan.effect_size_rtm_adjusted,
              plan.n_per_arm_rtm_adjusted, plan.n_total_rtm_adjusted, plan.n_total_rtm_adjusted_with_dropout),
         ):
-            rows.append([who, label, _n(delta), _n(plan.sd_change), _n(d),
+            rows.append([who, label, number(delta), number(plan.sd_change), number(d),
                          "–" if n_arm is None else f"{n_arm}", "–" if n_total is None else f"{n_total}",
                          "–" if n_enrol is None else f"{n_enrol}"])
     frame = pd.DataFrame(rows, columns=["Trial enrols", "Planning difference", "Difference, pp", "SD of change, pp",
@@ -505,7 +505,7 @@ def multiplicity_headline(result: "Beyond") -> Markdown:
             f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
             f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
             "section lists them all.")
-    return _with_note(text, m)
+    return with_note(text, m)
 
 
 def multiplicity_table(result: "Beyond") -> str:
@@ -536,7 +536,7 @@ def consistency_headline(summary: consistency.PublishedConsistency) -> Markdown:
     """The audit in a few sentences: verdicts, then the main implied quantities. Lower
     bounds are rounded down and upper bounds up, at the precision shown."""
     if not summary.estimable:
-        return Markdown(f"The published figures could not be audited: {_because(summary.reason)}")
+        return Markdown(f"The published figures could not be audited: {because(summary.reason)}")
     can_fail = summary.n_checks - summary.n_not_informative - summary.n_not_verifiable
     verdict = (f"All {summary.n_consistent} of the {can_fail} checks that could fail pass" if summary.all_consistent
                else f"**{summary.n_inconsistent} of the {can_fail} checks that could fail find an inconsistency**")
@@ -546,10 +546,10 @@ def consistency_headline(summary: consistency.PublishedConsistency) -> Markdown:
             "were in the severe group")
     ratio = summary.sd_reduction_severe_min / summary.sd_reduction_moderate_max
     text += (f", that the change in HbA1c was at least {round_down(ratio, 1):.1f} times as variable there (SD "
-             f"{_bounds(summary.sd_reduction_severe_min, summary.sd_reduction_severe_max)} percentage points) as "
+             f"{bounds(summary.sd_reduction_severe_min, summary.sd_reduction_severe_max)} percentage points) as "
              f"in the moderate group (SD at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}), and that the "
              f"severe group's mean fall has a 95% confidence interval as wide as "
-             f"{_bounds(summary.severe_ci95_low, summary.severe_ci95_high)} percentage points.")
+             f"{bounds(summary.severe_ci95_low, summary.severe_ci95_high)} percentage points.")
     p_range = _p_range(summary.difference_p_min, summary.difference_p_max)
     if summary.difference_p_min >= 0.05:
         text += (f" The larger fall in the severe group is not statistically distinguishable from the moderate "
@@ -579,9 +579,9 @@ def implied_table(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame({
         "Severe n": frame["n_severe"].map("{:d}".format),
         "Moderate n": frame["n_moderate"].map("{:d}".format),
-        "SD of change, severe": [_bounds(a, b) for a, b in zip(frame["sd_severe_low"], frame["sd_severe_high"])],
+        "SD of change, severe": [bounds(a, b) for a, b in zip(frame["sd_severe_low"], frame["sd_severe_high"])],
         "SD of change, moderate (at most)": [f"{round_up(x, 2):.2f}" for x in frame["sd_moderate_max"]],
-        "95% CI of the severe fall": [_bounds(a, b) for a, b in zip(frame["severe_ci95_low"],
+        "95% CI of the severe fall": [bounds(a, b) for a, b in zip(frame["severe_ci95_low"],
                                                                    frame["severe_ci95_high"])],
         "Overall p (at most)": [f"{round_up(x, significant_decimals(x, 2)):.1e}" for x in frame["overall_p_max"]],
         "Welch p, severe vs moderate": [_p_range(a, b) for a, b in zip(frame["difference_p_low"],

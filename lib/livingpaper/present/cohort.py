@@ -6,27 +6,24 @@ from typing import Any, Iterable
 import pandas as pd
 
 from livingpaper import domain
-from livingpaper.formatting import _num, format_cells
+from livingpaper.formatting import format_cells, number
 from livingpaper.parameters import Parameters
-from livingpaper.present.markdown import MAX_LISTED, _more, escape, markdown_table
-from livingpaper.present.paired import POPULATION_NAMES
-from livingpaper.results import populations
+from livingpaper.present.markdown import MAX_LISTED, escape, markdown_table, more
 
 
-def flow_table(cohort, params: Parameters) -> str:
-    """Flow of patients: rows read, excluded (with reasons), analysed, per section."""
-    rows = [("Rows read from the file", f"{cohort.n_rows}")]
-    reasons = pd.Series([e["reason"] for e in cohort.excluded], dtype=object)
-    for reason, count in reasons.value_counts().sort_index().items():
+def flow_table(results: dict[str, Any], params: Parameters) -> str:
+    """Flow of patients: rows read, excluded (with reasons), analysed, per section; every
+    count from the build's ``results.json``."""
+    rows = [("Rows read from the file", f"{results['dataset']['n_rows']}")]
+    for reason, count in results["cohort"]["excluded_by_reason"].items():
         rows.append((f"Excluded: {reason}", f"{count}"))
-    rows.append(("Analysed (baseline and post-treatment HbA1c present)", f"{cohort.n_analysed}"))
-    for section in domain.PAIRED_SECTIONS[1:]:
-        n = len(populations.population(cohort, section, params))
-        rows.append((f"… {POPULATION_NAMES[section]}: {domain.definition(section, params)}", f"{n}"))
-        if section == "severe":
-            below = len(populations.outside_severity_groups(cohort, params))
+    rows.append(("Analysed (baseline and post-treatment HbA1c present)", f"{results['dataset']['n_analysed']}"))
+    for key in domain.PAIRED_SECTIONS[1:]:
+        n = results["sections"][key]["n"]
+        rows.append((f"… {domain.SECTIONS[key].in_sentence}: {domain.definition(key, params)}", f"{n}"))
+        if key == "severe":
             rows.append((f"… in no severity group: baseline HbA1c below {params.moderate_min:.1f} % (counted in all "
-                         "patients only)", f"{below}"))
+                         "patients only)", f"{results['cohort']['n_no_severity_group']}"))
     return markdown_table(pd.DataFrame(rows, columns=["Step", "Patients"]))
 
 
@@ -37,7 +34,7 @@ def exclusions_table(excluded: Iterable[dict[str, Any]]) -> str:
         return "No row was excluded."
     shown = frame.head(MAX_LISTED)
     shown.columns = ["Row of the file", "Patient id", "Reason"]
-    return markdown_table(shown, numeric=False) + _more(len(frame), "`results.json` (dataset.excluded)")
+    return markdown_table(shown, numeric=False) + more(len(frame), "`results.json` (dataset.excluded)")
 
 
 def data_dictionary(columns: Iterable[Any]) -> str:
@@ -55,7 +52,7 @@ def characteristics_table(summary: dict[str, Any]) -> str:
     n = summary["n_rows"]
     missing = "not recorded"
     pct = lambda k, of: f"{k} ({100 * k / of:.0f} %)" if of else "–"  # noqa: E731
-    mean_sd = lambda m, s: missing if m is None else f"{m:.1f} ({_num(s, 1)})"  # noqa: E731
+    mean_sd = lambda m, s: missing if m is None else f"{m:.1f} ({number(s, 1)})"  # noqa: E731
     rows = [
         ("Patients, n", f"{n}"),
         ("Age, years, mean (SD)", mean_sd(summary["age_years_mean"], summary["age_years_sd"])),
@@ -66,7 +63,7 @@ def characteristics_table(summary: dict[str, Any]) -> str:
          else f"{summary['diabetes_duration_years_median']:.1f} ({summary['diabetes_duration_years_q1']:.1f}"
               f" to {summary['diabetes_duration_years_q3']:.1f})"),
         ("Baseline HbA1c, %, mean (SD)", "–" if summary["hba1c_baseline_mean"] is None
-         else f"{summary['hba1c_baseline_mean']:.2f} ({_num(summary['hba1c_baseline_sd'])})"),
+         else f"{summary['hba1c_baseline_mean']:.2f} ({number(summary['hba1c_baseline_sd'])})"),
         ("MSC dose, cells, median (range)", "–" if summary["dose_median_cells"] is None
          else f"{format_cells(summary['dose_median_cells'])} ({format_cells(summary['dose_min_cells'])} "
               f"to {format_cells(summary['dose_max_cells'])})"),

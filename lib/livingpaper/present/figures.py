@@ -42,9 +42,11 @@ from matplotlib.ticker import (
     StrMethodFormatter,
 )
 from matplotlib.transforms import blended_transform_factory
-from scipy import stats
 
-from livingpaper.formatting import format_cells
+from livingpaper.domain import CLAIMS, SECTIONS, SEVERITY_SECTIONS
+from livingpaper.formatting import format_cells, signed_points
+from livingpaper.stats.covariates import least_squares_line
+from livingpaper.stats.paired import mean_ci
 
 # --------------------------------------------------------------------------------------
 # Style
@@ -183,27 +185,6 @@ def _message_figure(message: str, title: str | None) -> Figure:
     return fig
 
 
-def _mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Mean and the half-width of its t-based confidence interval (nan if n < 2)."""
-    n = values.size
-    if n == 0:
-        return math.nan, math.nan
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, math.nan
-    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
-    return mean, float(stats.t.ppf(0.5 + level / 2, n - 1)) * sem
-
-
-def _minus(text: str) -> str:
-    return text.replace("-", "\u2212")
-
-
-def _fmt_points(x: float) -> str:
-    """A signed number of percentage points, 2 decimals, typographic minus."""
-    return _minus(f"{x:+.2f}")
-
-
 def _hist_edges(values: np.ndarray, max_bins: int = 200) -> np.ndarray:
     """Bin edges centred on multiples of the recording step (0.1), so discrete values
     never fall on an edge (no aliasing stripes); widened to keep <= max_bins bins."""
@@ -298,7 +279,7 @@ def paired_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
         else:
             handles += _distribution_summary(ax, [base, post], positions=[0, 1])
 
-        means, halves = zip(*(_mean_ci(v) for v in (base, post)))
+        means, halves = zip(*(mean_ci(v) for v in (base, post)))
         yerr = None if any(math.isnan(h) for h in halves) else np.array(halves)
         ax.errorbar([0, 1], means, yerr=yerr, color=_MEAN, lw=2.5, marker="o", ms=6,
                     capsize=5, capthick=2, elinewidth=2, zorder=4)
@@ -406,7 +387,7 @@ def change_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
             ax.set_xlabel("Patients (count)")
 
         handles.append(Line2D([], [], color="#333333", lw=1.2, ls="--",
-                              label=f"Mean change ({_fmt_points(mean)})"))
+                              label=f"Mean change ({signed_points(mean)})"))
         ax.set_ylabel(_Y_CHANGE)
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         _finish(ax, title)
@@ -585,7 +566,7 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
 
 #: Colours of the populations in the beyond-the-paper figures (Okabe-Ito).
 GROUP_COLOURS: dict[str, str] = {"overall": STYLE["black"], "moderate": STYLE["blue"], "severe": STYLE["orange"]}
-_GROUP_LABELS = {"overall": "All patients", "moderate": "Moderate", "severe": "Severe"}
+_GROUP_LABELS = {key: SECTIONS[key].short_label for key in SEVERITY_SECTIONS}
 _SCENARIO_COLOURS = [STYLE["blue"], STYLE["orange"], STYLE["bluish_green"], STYLE["reddish_purple"],
                      STYLE["sky_blue"], STYLE["vermillion"]]
 _X_RELIABILITY = "Test\u2013retest correlation of HbA1c, r"
@@ -674,11 +655,11 @@ def followup_plot(data: pd.DataFrame, title: str | None = None) -> Figure:
             ax.hexbin(months, reduction, gridsize=40, cmap="Blues", mincnt=1, zorder=2)
             handles.append(Patch(facecolor=_DENSITY, label="Patients (density)"))
         if np.unique(months).size >= 2:
-            slope, intercept = np.polyfit(months, reduction, 1)
+            slope, intercept = least_squares_line(months, reduction)
             xs = np.array([months.min(), months.max()])
             ax.plot(xs, intercept + slope * xs, color=_GROUP_MEAN, lw=2, zorder=4)
             handles.append(Line2D([], [], color=_GROUP_MEAN, lw=2,
-                                  label=f"Least-squares line\n({_fmt_points(12 * slope)} per year)"))
+                                  label=f"Least-squares line\n({signed_points(12 * slope)} per year)"))
         ax.axhline(0, color=_NEUTRAL, lw=0.8, zorder=1)
         ax.set_xlabel(_X_FOLLOWUP)
         ax.set_ylabel(_Y_REDUCTION)
@@ -736,8 +717,8 @@ def power_curve_plot(curve: pd.DataFrame, target_power: float = 0.8, title: str 
 # --------------------------------------------------------------------------------------
 
 
-_CLAIM_LABELS = {"overall": "All patients", "moderate": "Moderate", "severe": "Severe",
-                 "dose": "Dose trend\n(high \u2212 low)"}
+_CLAIM_LABELS = {**{key: claim.short_label for key, claim in CLAIMS.items()},
+                 "dose": CLAIMS["dose"].short_label + "\n(high \u2212 low)"}
 _VERDICT_LABELS = {"consistent": "consistent", "inconsistent": "inconsistent", "inconclusive": "inconclusive",
                    "not_assessable": "not assessable"}
 _PAPER_BAR = "#BDBDBD"

@@ -6,24 +6,20 @@ is MyST Markdown; text that comes from the data is escaped so that it shows as t
 """
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from IPython.display import Markdown
 
 from livingpaper import domain, formatting
-from livingpaper.formatting import _df, _num, format_cells
+from livingpaper.formatting import df_text, format_cells, number
 from livingpaper.parameters import Parameters
-from livingpaper.present.markdown import code, escape, markdown_table
+from livingpaper.present.markdown import (
+    code,
+    escape,
+    markdown_table,
+    not_estimable,
+    with_note,
+)
 from livingpaper.stats import paired
-
-POPULATION_NAMES = {
-    "overall": "all patients",
-    "moderate": "the moderate group",
-    "severe": "the severe group",
-    "dose_high": "the high-dose group",
-    "dose_low": "the low-dose group",
-}
 
 
 def data_note(reconstructed: bool, data_name: str) -> Markdown:
@@ -43,53 +39,37 @@ def data_note(reconstructed: bool, data_name: str) -> Markdown:
     )
 
 
-def reconstruction_note(caveat: str | None) -> str:
-    """A result's ``reconstruction_caveat`` as a MyST admonition placed under it ("" when
-    there is none: other data, or a result the reconstruction did not shape)."""
-    if not caveat:
-        return ""
-    prefix = "Made by the reconstruction: "
-    body = caveat[len(prefix):] if caveat.startswith(prefix) else caveat
-    body = body[:1].upper() + body[1:]
-    return f":::{{admonition}} Made by the reconstruction, not found in patients\n:class: caution\n{escape(body)}\n:::"
-
-
-def _noted(text: str, result: Any) -> Markdown:
-    note = reconstruction_note(getattr(result, "reconstruction_caveat", None))
-    return Markdown(text + (f"\n\n{note}" if note else ""))
-
-
 def headline(result: paired.PairedReduction, section: str, params: Parameters) -> Markdown:
     """One sentence: what happened to HbA1c in this population, or why it is not estimable;
     under it, on the reconstructed cohort, what in it the reconstruction chose."""
-    who = f"{POPULATION_NAMES[section]} ({domain.definition(section, params)})"
+    who = f"{domain.SECTIONS[section].in_sentence} ({domain.definition(section, params)})"
     if result.n == 0:
-        return _noted(f"No patient of this dataset belongs to {who}, so this section is not estimable.", result)
+        return with_note(f"No patient of this dataset belongs to {who}, so this section is not estimable.", result)
     if not result.estimable:
-        return _noted(f"In {who}, n = {result.n}. {escape(result.reason)}", result)
+        return with_note(f"In {who}, n = {result.n}, " + not_estimable("the mean reduction", result.reason), result)
     if result.mean_reduction == 0:
         change = f"mean HbA1c did not change ({result.baseline_mean:.2f} % before and after)"
     else:
         direction = "fell" if result.mean_reduction > 0 else "rose"
         change = f"mean HbA1c {direction} from {result.baseline_mean:.2f} % to {result.post_mean:.2f} %"
-    return _noted(
+    return with_note(
         f"In {who}, n = {result.n}, {change}, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
-        f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({_df(result.df)}) = {result.t:.2f}, "
+        f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({df_text(result.df)}) = {result.t:.2f}, "
         f"{formatting.format_p(result.p)}).", result
     )
 
 
 def _paired_rows(result: paired.PairedReduction) -> list[str]:
-    mean_sd = lambda m, s: "–" if m is None else f"{m:.2f} ({_num(s)})"  # noqa: E731
+    mean_sd = lambda m, s: "–" if m is None else f"{m:.2f} ({number(s)})"  # noqa: E731
     return [
         f"{result.n}",
         mean_sd(result.baseline_mean, result.baseline_sd),
         mean_sd(result.post_mean, result.post_sd),
         mean_sd(result.mean_reduction, result.sd_reduction),
         "–" if result.ci95_low is None else f"{result.ci95_low:.2f} to {result.ci95_high:.2f}",
-        "–" if result.t is None else f"{result.t:.2f} ({_df(result.df)})",
+        "–" if result.t is None else f"{result.t:.2f} ({df_text(result.df)})",
         formatting.format_p_cell(result.p),
-        _num(result.cohen_dz),
+        number(result.cohen_dz),
         "–" if result.wilcoxon_v is None else f"{result.wilcoxon_v:g}",
         formatting.format_p_cell(result.wilcoxon_p),
         "–" if result.wilcoxon_method is None else escape(result.wilcoxon_method),
@@ -149,9 +129,9 @@ def published_table(comparison: pd.DataFrame) -> str:
 
 def dose_comparison_sentence(result: paired.DoseComparison, params: Parameters) -> Markdown:
     if not result.estimable:
-        return _noted(f"The comparison of the dose groups is not estimable. {escape(result.reason)}", result)
+        return with_note(not_estimable("The comparison of the dose groups", result.reason), result)
     larger = "larger" if result.difference > 0 else "smaller"
-    return _noted(
+    return with_note(
         f"Patients who received at least {format_cells(params.dose_cutoff_cells)} cells (n = {result.n_high}) had a "
         f"{larger} mean reduction than those who received fewer (n = {result.n_low}): difference "
         f"(high − low) **{result.difference:.2f} percentage points** (95% CI {result.ci95_low:.2f} to "
@@ -161,9 +141,8 @@ def dose_comparison_sentence(result: paired.DoseComparison, params: Parameters) 
 
 def dose_correlation_sentence(result: paired.DoseCorrelation) -> Markdown:
     if not result.estimable:
-        return _noted(f"The correlation of dose with the reduction is not estimable. {escape(result.reason)}",
-                      result)
-    return _noted(
+        return with_note(not_estimable("The correlation of dose with the reduction", result.reason), result)
+    return with_note(
         f"Across the {result.n} patients with a known dose, the correlation of dose with the reduction "
         f"was Pearson r = **{result.pearson_r:.2f}** ({formatting.format_p(result.pearson_p)}) and Spearman "
         f"ρ = **{result.spearman_rho:.2f}** ({formatting.format_p(result.spearman_p)}).", result

@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 
 from livingpaper.formatting import format_cells
-from livingpaper.present.markdown import MAX_LISTED, _more, code, escape, markdown_table
+from livingpaper.present.markdown import MAX_LISTED, code, escape, markdown_table, more
 
 KEY_PACKAGES = ("livingpaper", "jupyter-book", "myst-nb", "sphinx", "papermill", "numpy", "pandas",
                 "scipy", "statsmodels", "matplotlib", "seaborn")
@@ -71,5 +71,5 @@ def changes_report(record: dict[str, Any] | None) -> str:
     table = pd.DataFrame([(r["key"], _value(r["old"]), _value(r["new"]), escape(r["note"]))
                           for r in rows[:MAX_LISTED]], columns=["Value", "Previous build", "This build", "Note"])
     table["Value"] = table["Value"].map(lambda key: code(key, in_table=True))
-    parts.append(markdown_table(table, escape_cells=False) + _more(len(rows), "`changes.json`"))
+    parts.append(markdown_table(table, escape_cells=False) + more(len(rows), "`changes.json`"))
     return "\n\n".join(parts)

@@ -5,7 +5,14 @@ import pandas as pd
 from IPython.display import Markdown
 
 from livingpaper import formatting
-from livingpaper.formatting import _interval, _num, _p3, _pp, format_cells
+from livingpaper.domain import CLAIMS
+from livingpaper.formatting import (
+    format_cells,
+    format_p_cell,
+    number,
+    points,
+    points_span,
+)
 from livingpaper.present.markdown import code, escape, markdown_table
 from livingpaper.present.paired import published_table
 
@@ -13,8 +20,7 @@ from livingpaper.present.paired import published_table
 # Replication: does this cohort show what the paper reported? (livingpaper.stats.replication)
 # ---------------------------------------------------------------------------------------
 
-CLAIM_NAMES = {"overall": "All patients", "moderate": "Moderate group", "severe": "Severe group",
-               "dose": "Dose trend (high − low dose)"}
+CLAIM_NAMES = {key: claim.label for key, claim in CLAIMS.items()}
 VERDICT_NAMES = {"consistent": "consistent", "inconsistent": "inconsistent", "inconclusive": "inconclusive",
                  "not_assessable": "not assessable"}
 
@@ -64,11 +70,11 @@ def claim_sentence(claim, reconstructed: bool = False) -> Markdown:
         return Markdown(f"{head} {escape(claim.reason)}")
     if claim.estimate is None or claim.ci95_low is None:
         return Markdown(f"{head} {escape(claim.reason)}")
-    numbers = (f"This cohort's mean reduction is {_pp(claim.estimate)} percentage points (95% CI "
-               f"{_interval(claim.ci95_low, claim.ci95_high)}, {formatting.format_p(claim.p)}, n = {claim.n}); the paper "
-               f"reports {_pp(claim.published_estimate)}, and a replication with this cohort's precision would be "
-               f"expected, if the paper's estimate were right, between {_pp(claim.prediction_low)} and "
-               f"{_pp(claim.prediction_high)} (widest 95% prediction interval over what the abstract allows).")
+    numbers = (f"This cohort's mean reduction is {points(claim.estimate)} percentage points (95% CI "
+               f"{points_span(claim.ci95_low, claim.ci95_high)}, {formatting.format_p(claim.p)}, n = {claim.n}); the paper "
+               f"reports {points(claim.published_estimate)}, and a replication with this cohort's precision would be "
+               f"expected, if the paper's estimate were right, between {points(claim.prediction_low)} and "
+               f"{points(claim.prediction_high)} (widest 95% prediction interval over what the abstract allows).")
     if claim.verdict == "not_assessable":
         return Markdown(f"{head} {numbers} {escape(claim.reason)}")
     if reconstructed:
@@ -100,9 +106,9 @@ def published_section(comparison: pd.DataFrame, claim, reconstructed: bool) -> M
             if figure_id == "dose_trend":
                 row[3] = verdict
     else:
-        published = (f"{_pp(claim.published_estimate)} (widest 95% prediction interval for a cohort of this size: "
-                     f"{_interval(claim.prediction_low, claim.prediction_high)})")
-        this = f"{_pp(claim.estimate)} (95% CI {_interval(claim.ci95_low, claim.ci95_high)})"
+        published = (f"{points(claim.published_estimate)} (widest 95% prediction interval for a cohort of this size: "
+                     f"{points_span(claim.prediction_low, claim.prediction_high)})")
+        this = f"{points(claim.estimate)} (95% CI {points_span(claim.ci95_low, claim.ci95_high)})"
         row = ["Mean reduction, percentage points: the claim", published, this, verdict]
         ids = list(comparison["id"])
         if f"{claim.claim}_mean_reduction" in ids:  # the paper's own figure of the claim: judged in its row
@@ -173,34 +179,34 @@ def replication_table(replication) -> str:
     def se(c) -> str:
         if c.published_se_high is None:
             return "–"
-        return (f"at most {_pp(c.published_se_high)}" if c.published_se_low == 0
-                else _interval(c.published_se_low, c.published_se_high))
+        return (f"at most {points(c.published_se_high)}" if c.published_se_low == 0
+                else points_span(c.published_se_low, c.published_se_high))
 
     def telescope(c) -> str:
         if c.smaller_than_d33_p is None:
             return "–"
         return f"{_yes_no(c.smaller_than_d33)} (one-sided p {'= ' if c.smaller_than_d33_p <= 0.999 else ''}" \
-               f"{_p3(c.smaller_than_d33_p)})"
+               f"{format_p_cell(c.smaller_than_d33_p)})"
 
     rows = [
-        row("Paper: estimate, percentage points", lambda c: _pp(c.published_estimate)),
-        row("Paper: values that round to it", lambda c: _interval(c.published_estimate_low, c.published_estimate_high, 3)),
+        row("Paper: estimate, percentage points", lambda c: points(c.published_estimate)),
+        row("Paper: values that round to it", lambda c: points_span(c.published_estimate_low, c.published_estimate_high, 3)),
         row("Paper: standard error the abstract allows", se),
         row("Paper: patients (feasible)", paper_n),
         row("This cohort: patients", lambda c: f"{c.n}"),
         row("This cohort: estimate (95% CI)", lambda c: "–" if c.estimate is None else
-            f"{_pp(c.estimate)} ({_interval(c.ci95_low, c.ci95_high)})"),
-        row("This cohort: p (two-sided)", lambda c: _p3(c.p)),
+            f"{points(c.estimate)} ({points_span(c.ci95_low, c.ci95_high)})"),
+        row("This cohort: p (two-sided)", lambda c: format_p_cell(c.p)),
         row("Widest 95% prediction interval for a replication of this size",
-            lambda c: _interval(c.prediction_low, c.prediction_high)),
+            lambda c: points_span(c.prediction_low, c.prediction_high)),
         row("This cohort's estimate inside it", lambda c: _yes_no(c.inside_prediction)),
         row("Paper's estimate inside this cohort's 95% CI", lambda c: _yes_no(c.published_in_ci)),
         row("Difference, this cohort − paper (widest 95% interval)", lambda c: "–" if c.difference is None else
-            f"{_pp(c.difference)} ({_interval(c.difference_ci95_low, c.difference_ci95_high)})"),
+            f"{points(c.difference)} ({points_span(c.difference_ci95_low, c.difference_ci95_high)})"),
         row("d33: effect (dz) the paper had 33% power to detect", lambda c: "–" if c.d33 is None else
             (f"{c.d33:.2f}" if c.d33_high is None or abs(c.d33_high - c.d33) < 0.005
              else f"{c.d33:.2f} to {c.d33_high:.2f}")),
-        row("This cohort's dz", lambda c: _num(c.cohen_dz)),
+        row("This cohort's dz", lambda c: number(c.cohen_dz)),
         row("This cohort's effect significantly smaller than d33", telescope),
         row("**Verdict**", lambda c: f"**{verdict_name(c.verdict)}**"),
     ]
@@ -232,7 +238,7 @@ def case_mix_table(mix, sources: dict[str, int] | None = None) -> str:
         these += " (not named by the paper: " + ", ".join(label(s) for s in mix.sources_not_in_paper.split(", ")) + ")"
     rows = [
         ("Patients analysed", f"{mix.paper_n}", f"{mix.n}"),
-        ("Mean baseline HbA1c, %", f"{mix.paper_baseline_mean:.2f}", _num(mix.baseline_mean)),
+        ("Mean baseline HbA1c, %", f"{mix.paper_baseline_mean:.2f}", number(mix.baseline_mean)),
         (f"Baseline below the paper's inclusion threshold ({mix.paper_inclusion_min:g} %)", "0 (inclusion criterion)",
          f"{mix.n_below_inclusion}"),
         (f"Severe patients (baseline above {mix.severe_above:.1f} %)", paper_severe,
@@ -253,18 +259,18 @@ def at_paper_baseline_sentence(adjusted, overall) -> Markdown:
     if not adjusted.estimable:
         return Markdown(f"The reduction at the paper's mean baseline cannot be estimated here. {escape(adjusted.reason)}")
     text = (f"From this cohort's own regression of the reduction on baseline HbA1c (n = {adjusted.n}; "
-            f"{_pp(adjusted.slope)} percentage points more reduction per 1 % more baseline, 95% CI "
-            f"{_interval(adjusted.slope_ci95_low, adjusted.slope_ci95_high)}), patients starting at the paper's mean "
-            f"baseline of {adjusted.baseline:.2f} % would have a mean reduction of **{_pp(adjusted.reduction)} "
-            f"percentage points** (95% CI {_interval(adjusted.ci95_low, adjusted.ci95_high)}).")
+            f"{points(adjusted.slope)} percentage points more reduction per 1 % more baseline, 95% CI "
+            f"{points_span(adjusted.slope_ci95_low, adjusted.slope_ci95_high)}), patients starting at the paper's mean "
+            f"baseline of {adjusted.baseline:.2f} % would have a mean reduction of **{points(adjusted.reduction)} "
+            f"percentage points** (95% CI {points_span(adjusted.ci95_low, adjusted.ci95_high)}).")
     if adjusted.extrapolated:
         text += (f" That baseline lies outside this cohort's own ({adjusted.baseline_min:.1f} to "
                  f"{adjusted.baseline_max:.1f} %): the line is extrapolated, and the interval says how far it can be "
                  "trusted.")
     if adjusted.inside_prediction is not None and overall.published_estimate is not None:
         where = "inside" if adjusted.inside_prediction else "outside"
-        text += (f" Against the paper's {_pp(overall.published_estimate)}, that lies {where} the widest 95% "
-                 f"prediction interval for its precision ({_interval(adjusted.prediction_low, adjusted.prediction_high)}).")
+        text += (f" Against the paper's {points(overall.published_estimate)}, that lies {where} the widest 95% "
+                 f"prediction interval for its precision ({points_span(adjusted.prediction_low, adjusted.prediction_high)}).")
         if overall.verdict == "inconsistent" and adjusted.inside_prediction:
             text += (" The overall difference from the paper is therefore compatible with a different case mix "
                      "rather than a different effect.")

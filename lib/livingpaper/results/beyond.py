@@ -239,6 +239,59 @@ def sections(cohort: Cohort, params: Parameters, anchors: Any, reconstructed: bo
     return analyse(cohort, params, anchors, reconstructed=reconstructed).sections()
 
 
+#: The result type of every section beyond the paper, by its ``results.json`` key.
+SECTION_TYPES: dict[str, type] = {
+    "published_consistency": consistency.PublishedConsistency,
+    **{("regression_to_mean" if i == 0 else f"regression_to_mean_{g}"): stats_rtm.RegressionToMean
+       for i, g in enumerate(RTM_GROUPS)},
+    "ancova": stats_rtm.Ancova,
+    **{("bootstrap" if i == 0 else f"bootstrap_{g}"): stats_robust.RobustIntervals for i, g in enumerate(ROBUST_GROUPS)},
+    "dose_regression": covariates.CovariateRegression,
+    "followup": covariates.CovariateRegression,
+    "source_comparison": covariates.SourceComparison,
+    "safety": safety.SafetyBound,
+    **{("power" if i == 0 else f"power_{g}"): power.TrialPlan for i, g in enumerate(TRIAL_GROUPS)},
+    "regression_to_mean_at_ancova_slope": stats_rtm.RegressionToMean,
+    "change_on_baseline": stats_rtm.ChangeOnBaseline,
+    "multiplicity": Multiplicity,
+}
+
+
+def family_table(sections: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The family of p-values (:data:`P_VALUE_FAMILY`) as ``results.json`` holds it: each
+    member's raw and Holm-adjusted p read from its own section (columns ``section, field,
+    label, p, p_holm, in_family``)."""
+    rows = []
+    for section, field, label in P_VALUE_FAMILY:
+        values = sections.get(section, {})
+        p, p_holm = values.get(field), values.get(f"{field}_holm")
+        rows.append({"section": section, "field": field, "label": label, "p": p,
+                     "p_holm": float("nan") if p_holm is None else p_holm, "in_family": p is not None})
+    return pd.DataFrame(rows, columns=["section", "field", "label", "p", "p_holm", "in_family"])
+
+
+def from_sections(sections: dict[str, dict[str, Any]]) -> Beyond:
+    """The analyses beyond the paper as :func:`analyse` returned them, read back from the
+    sections of ``results.json`` (computed once per build; nothing is computed here)."""
+    typed = {key: kind.from_dict(sections[key]) for key, kind in SECTION_TYPES.items() if key in sections}
+    name = lambda prefix, i, g: prefix if i == 0 else f"{prefix}_{g}"  # noqa: E731
+    return Beyond(
+        consistency=typed["published_consistency"],
+        rtm={g: typed[name("regression_to_mean", i, g)] for i, g in enumerate(RTM_GROUPS)},
+        ancova=typed["ancova"],
+        robust={g: typed[name("bootstrap", i, g)] for i, g in enumerate(ROBUST_GROUPS)},
+        dose_regression=typed["dose_regression"],
+        followup=typed["followup"],
+        source_comparison=typed["source_comparison"],
+        safety=typed["safety"],
+        trials={g: typed[name("power", i, g)] for i, g in enumerate(TRIAL_GROUPS)},
+        rtm_at_slope=typed.get("regression_to_mean_at_ancova_slope"),
+        change_on_baseline=typed.get("change_on_baseline"),
+        multiplicity=typed.get("multiplicity"),
+        family=family_table(sections),
+    )
+
+
 # ---------------------------------------------------------------------------
 # Curve data for the figures
 # ---------------------------------------------------------------------------

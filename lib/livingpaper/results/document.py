@@ -1,31 +1,57 @@
-"""The book's analyses: populations, sections and the results document.
+"""``results.json``: every number of the book, computed once per build, and read back.
 
-A *section* is one population analysed one way (``overall``, ``moderate``, ``severe``,
-``dose_high``, ``dose_low``: paired before/after; ``dose_comparison``: Welch's t-test of
-the reductions, high minus low; ``dose_correlation``: Pearson and Spearman of dose with
-the reduction; ``replication``: each claim of the paper against this cohort,
-:mod:`livingpaper.stats.replication`). :func:`results` computes all of them and returns the dictionary written
-to ``results.json`` (contract in DESIGN.md); the chapters call the same functions, so
-the book and ``results.json`` cannot disagree.
+:func:`results` computes the document (contract in DESIGN.md):
+
+- ``dataset``, ``parameters``, ``cohort`` (the file, the thresholds, who the patients are
+  and how they flowed through the analysis);
+- ``sections``: one population analysed one way (``overall``, ``moderate``, ``severe``,
+  ``dose_high``, ``dose_low``: paired before/after; ``dose_comparison``: Welch's t-test of
+  the reductions, high minus low; ``dose_correlation``: Pearson and Spearman of dose with
+  the reduction; the sections beyond the paper, :mod:`livingpaper.results.beyond`;
+  ``replication``: each claim of the paper against this cohort,
+  :mod:`livingpaper.stats.replication`);
+- ``published``: the paper's figures beside this build's, and what the abstract implies
+  (:mod:`livingpaper.stats.implied`, :mod:`livingpaper.stats.consistency`);
+- ``reconstruction``: how the default cohort was reconstructed (the same on every build);
+- ``curves``: the figures' points that need no patient rows.
+
+The chapters never compute these again: :func:`of_build` gives them the build's document,
+and :func:`section`, :func:`beyond`, :func:`published_comparison`, :func:`implied_tables`
+read it back into the typed results the presentation expects.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
-from livingpaper.domain import PAIRED_SECTIONS
+import pandas as pd
+
+from livingpaper import reconstruction
+from livingpaper.domain import CLAIMS, PAIRED_SECTIONS
+from livingpaper.inputs import evidence, published
 from livingpaper.inputs.cohort import Cohort
+from livingpaper.inputs.cohort import load as load_cohort
 from livingpaper.parameters import Parameters
+from livingpaper.results import beyond as beyond_analyses
 from livingpaper.results.caveats import with_caveat
 from livingpaper.results.populations import cohort_summary, population
-from livingpaper.stats import paired as stats_paired
+from livingpaper.stats import comparators, consistency, implied, replication
+from livingpaper.stats.paired import (
+    DoseComparison,
+    DoseCorrelation,
+    PairedReduction,
+    paired_reduction,
+    spearman_of_gaussian_copula,
+)
+from livingpaper.stats.paired import dose_comparison as compare_doses
+from livingpaper.stats.paired import dose_correlation as correlate_dose
+from livingpaper.stats.result import _plain
 
 # ---------------------------------------------------------------------------
 # The lines a build prints at its end
 # ---------------------------------------------------------------------------
 
-_CLAIM_LABELS = {"overall": "all patients", "moderate": "moderate", "severe": "severe", "dose": "dose trend"}
+_CLAIM_LABELS = {key: claim.short_label.lower() for key, claim in CLAIMS.items()}
 
 
 def replication_summary_lines(results: dict[str, Any]) -> list[str]:
@@ -59,17 +85,18 @@ def replication_summary_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def paired(cohort: Cohort, section: str, params: Parameters, reconstructed: bool = False) -> stats_paired.PairedReduction:
-    return with_caveat(stats_paired.paired_reduction(population(cohort, section, params)), section, reconstructed)
+def paired(cohort: Cohort, section: str, params: Parameters, reconstructed: bool = False) -> PairedReduction:
+    """One paired section: the reduction of HbA1c in a population of the registry."""
+    return with_caveat(paired_reduction(population(cohort, section, params)), section, reconstructed)
 
 
-def dose_comparison(cohort: Cohort, params: Parameters, reconstructed: bool = False) -> stats_paired.DoseComparison:
-    result = stats_paired.dose_comparison(population(cohort, "dose_high", params), population(cohort, "dose_low", params))
+def dose_comparison(cohort: Cohort, params: Parameters, reconstructed: bool = False) -> DoseComparison:
+    result = compare_doses(population(cohort, "dose_high", params), population(cohort, "dose_low", params))
     return with_caveat(result, "dose_comparison", reconstructed)
 
 
-def dose_correlation(cohort: Cohort, reconstructed: bool = False) -> stats_paired.DoseCorrelation:
-    result = stats_paired.dose_correlation(cohort.analysed.dropna(subset=["dose_cells"]))
+def dose_correlation(cohort: Cohort, reconstructed: bool = False) -> DoseCorrelation:
+    result = correlate_dose(cohort.analysed.dropna(subset=["dose_cells"]))
     return with_caveat(result, "dose_correlation", reconstructed)
 
 
@@ -79,14 +106,11 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
                                 for name in PAIRED_SECTIONS}
     sections["dose_comparison"] = dose_comparison(cohort, params, reconstructed).to_dict()
     sections["dose_correlation"] = dose_correlation(cohort, reconstructed).to_dict()
-    # Imported here: beyond and evidence build on this module.
-    from livingpaper.inputs import evidence
-    from livingpaper.results import beyond
-    from livingpaper.stats import replication
-    sections.update(beyond.sections(cohort, params, evidence.rtm_anchors(), reconstructed=reconstructed))
+    analysed_beyond = beyond_analyses.analyse(cohort, params, evidence.rtm_anchors(), reconstructed=reconstructed)
+    sections.update(analysed_beyond.sections())
     sections["replication"] = with_caveat(replication.replicate(sections, cohort.analysed, params, reconstructed),
                                           "replication", reconstructed).to_dict()
-    return {
+    document = {
         "dataset": {
             "path": cohort.path.name,
             "sha256": cohort.sha256,
@@ -96,33 +120,120 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
             "reconstructed": bool(reconstructed),
         },
         "parameters": params.to_dict(),
-        "cohort": cohort_summary(cohort),
+        "cohort": cohort_summary(cohort, params),
         "sections": sections,
+    }
+    document["published"] = _published(document, analysed_beyond.consistency)
+    document["reconstruction"] = _reconstruction()
+    document["curves"] = {"power": _records(beyond_analyses.power_curve(analysed_beyond))}
+    return document
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON records, every value a plain Python value (NaN as null)."""
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _published(document: dict[str, Any], summary: consistency.PublishedConsistency) -> dict[str, Any]:
+    """The paper's figures beside this build's, and what the abstract implies."""
+    paper = published.load()
+    comparison = published.comparison_table(paper, document)
+    comparison.insert(1, "section", [published.figure(paper, i).section for i in comparison["id"]])
+    by_size = implied.implied_by_size(paper) if summary.estimable else pd.DataFrame()
+    verdicts = consistency.checks(paper, by_size) if summary.estimable else pd.DataFrame()
+    return {
+        "comparison": _records(comparison),
+        "implied_by_size": _records(by_size),
+        "checks": _records(verdicts),
+        "this_build": _records(consistency.build_comparison(summary, document["sections"])),
     }
 
 
-_RESULT_TYPES = {**{name: stats_paired.PairedReduction for name in PAIRED_SECTIONS},
-                 "dose_comparison": stats_paired.DoseComparison, "dose_correlation": stats_paired.DoseCorrelation}
+def _reconstruction() -> dict[str, Any]:
+    """How the default cohort was reconstructed from the paper (the data chapter shows it
+    whatever data a build uses; the reconstruction's own choices are in its module)."""
+    design = implied.derive_design(published.load())
+    table = evidence.load()
+    copula_source = "baselinehba1c2016_slope"
+    r_squared = comparators.reported_r_squared(table, copula_source)
+    return {
+        "n_total": design.n_total, "n_severe": design.n_severe, "n_moderate": design.n_moderate,
+        "feasible_n_severe_min": min(design.feasible_n_severe),
+        "feasible_n_severe_max": max(design.feasible_n_severe),
+        "sd_reduction_severe_range": list(design.sd_reduction_severe_range),
+        "sd_reduction_moderate_range": list(design.sd_reduction_moderate_range),
+        "baseline_mu": design.baseline_mu, "baseline_sigma": design.baseline_sigma,
+        "baseline_change_copula": reconstruction.BASELINE_CHANGE_CORRELATION,
+        "baseline_change_rank_correlation": spearman_of_gaussian_copula(reconstruction.BASELINE_CHANGE_CORRELATION),
+        "dose_change_copula": reconstruction.DOSE_CHANGE_CORRELATION,
+        "copula_source": copula_source,
+        "copula_source_slope": comparators.value(table, copula_source),
+        "copula_source_r_squared": r_squared,
+        "copula_source_r": None if r_squared is None else r_squared ** 0.5,
+    }
 
 
-def section_result(results: dict[str, Any], name: str):
-    """A section of a results document as its result object (what the chapters display),
-    so that a page shows exactly the numbers of results.json, computed once. Keys the
-    result type does not know (a document written by another version) are left out.
-    ``replication`` gives a :class:`livingpaper.stats.replication.Replication`."""
-    if name == "replication":
-        from livingpaper.stats.replication import Replication
+# ---------------------------------------------------------------------------
+# Read back: the document of a build, as the chapters use it
+# ---------------------------------------------------------------------------
 
-        return Replication.from_dict(results["sections"][name])
-    kind = _RESULT_TYPES[name]
-    known = {f.name for f in dataclasses.fields(kind)}
-    return kind(**{k: v for k, v in results["sections"][name].items() if k in known})
+#: The result type of every section, by its key in ``results.json``.
+SECTION_TYPES: dict[str, type] = {
+    **{name: PairedReduction for name in PAIRED_SECTIONS},
+    "dose_comparison": DoseComparison,
+    "dose_correlation": DoseCorrelation,
+    **beyond_analyses.SECTION_TYPES,
+    "replication": replication.Replication,
+}
 
 
-def results_of_build(results_path: str, cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
-    """The build's results.json when a chapter runs inside a build (computed once for all
-    chapters), else the same document computed here (a chapter run on its own)."""
+def section(results: dict[str, Any], name: str):
+    """A section of a results document as its typed result: what the chapters display, so
+    that a page shows exactly the numbers of ``results.json``, computed once."""
+    return SECTION_TYPES[name].from_dict(results["sections"][name])
+
+
+#: The name chapters written before :func:`section` used.
+section_result = section
+
+
+def beyond(results: dict[str, Any]) -> beyond_analyses.Beyond:
+    """Every analysis beyond the paper, read back from the document."""
+    return beyond_analyses.from_sections(results["sections"])
+
+
+def published_comparison(results: dict[str, Any], sections: list[str] | None = None) -> pd.DataFrame:
+    """Published beside this build, one row per figure of the paper (``id, section, figure,
+    published, reproduced, match``), for the sections asked for (all by default)."""
+    frame = pd.DataFrame(results["published"]["comparison"],
+                         columns=["id", "section", "figure", "published", "reproduced", "match"])
+    return frame if sections is None else frame[frame["section"].isin(sections)].reset_index(drop=True)
+
+
+def implied_tables(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What the abstract implies, by feasible severe-group size; the checks of its figures;
+    and this build against the implied ranges (tables of the "What the abstract implies"
+    chapter)."""
+    block = results["published"]
+    return (pd.DataFrame(block["implied_by_size"]), pd.DataFrame(block["checks"]),
+            pd.DataFrame(block["this_build"], columns=["quantity", "implied", "this_build", "within"]))
+
+
+def power_curve(results: dict[str, Any]) -> pd.DataFrame:
+    """The points of the power figure."""
+    return pd.DataFrame(results["curves"]["power"])
+
+
+def of_build(results_path: str, data: Cohort | str, params: Parameters, reconstructed: bool) -> dict[str, Any]:
+    """The build's ``results.json`` when a chapter runs inside a build (computed once for
+    all chapters); for a chapter run on its own, the same document computed here from the
+    data (``data``: the cohort, or the path of its file)."""
     if results_path:
         with open(results_path, encoding="utf-8") as fh:
             return json.load(fh)
-    return results(cohort, params, reconstructed)
+    return results(data if isinstance(data, Cohort) else load_cohort(data), params, reconstructed)
+
+
+#: The names chapters written before :func:`of_build` and :func:`section` used (the
+#: evidence chapter still does).
+results_of_build = of_build

@@ -6,35 +6,25 @@ from typing import Any
 
 import pandas as pd
 
-from livingpaper.domain import PAIRED_SECTIONS
+from livingpaper import domain
 from livingpaper.inputs.cohort import Cohort
 from livingpaper.parameters import Parameters
 
 
 def population(cohort: Cohort, section: str, params: Parameters) -> pd.DataFrame:
-    """Patients of a paired section (both HbA1c values present)."""
+    """Patients of a paired section (both HbA1c values present), as the registry of
+    :mod:`livingpaper.domain` defines it with this build's thresholds."""
     data = cohort.analysed
-    base = data["hba1c_baseline"]
-    if section == "overall":
-        return data
-    if section == "moderate":
-        return data[(base >= params.moderate_min) & (base <= params.severe_above)]
-    if section == "severe":
-        return data[base > params.severe_above]
-    dosed = data[data["dose_cells"].notna()]
-    if section == "dose_high":
-        return dosed[dosed["dose_cells"] >= params.dose_cutoff_cells]
-    if section == "dose_low":
-        return dosed[dosed["dose_cells"] < params.dose_cutoff_cells]
-    raise KeyError(f"unknown section {section!r}; expected one of {', '.join(PAIRED_SECTIONS)}")
+    return data[domain.section(section).members(data, params)]
 
 
 def outside_severity_groups(cohort: Cohort, params: Parameters) -> pd.DataFrame:
-    """Analysed patients whose baseline is below the moderate range: they count in "all
-    patients" but in neither severity group. Columns ``row`` (of the file),
-    ``patient_id``, ``hba1c_baseline``."""
+    """Analysed patients in no severity group (a baseline below the moderate range): they
+    count in "all patients" only. Columns ``row`` (of the file), ``patient_id``,
+    ``hba1c_baseline``."""
     data = cohort.analysed
-    below = data[data["hba1c_baseline"] < params.moderate_min]
+    grouped = domain.SECTIONS["moderate"].members(data, params) | domain.SECTIONS["severe"].members(data, params)
+    below = data[~grouped]
     return below[["row", "patient_id", "hba1c_baseline"]].reset_index(drop=True)
 
 
@@ -58,10 +48,12 @@ def _mean_sd(values: pd.Series | None) -> tuple[float | None, float | None]:
     return mean, (float(values.std(ddof=1)) if len(values) > 1 else None)
 
 
-def cohort_summary(cohort: Cohort) -> dict[str, Any]:
-    """Descriptors of the whole file (all valid rows): dose, sources, follow-up, safety, and
-    the optional characteristics (age, sex, BMI, diabetes duration) where the file has them."""
+def cohort_summary(cohort: Cohort, params: Parameters) -> dict[str, Any]:
+    """Descriptors of the whole file (all valid rows): dose, sources, follow-up, safety, the
+    optional characteristics (age, sex, BMI, diabetes duration) where the file has them, and
+    the flow of patients (exclusions by reason, analysed patients in no severity group)."""
     data = cohort.data
+    reasons = pd.Series([e["reason"] for e in cohort.excluded], dtype=object)
     column = lambda name: data[name] if name in data else None  # noqa: E731
     dose = data["dose_cells"].dropna()
     follow = data["followup_months"].dropna()
@@ -96,4 +88,6 @@ def cohort_summary(cohort: Cohort) -> dict[str, Any]:
         "diabetes_duration_years_median": quantile(duration, 0.5),
         "diabetes_duration_years_q1": quantile(duration, 0.25),
         "diabetes_duration_years_q3": quantile(duration, 0.75),
+        "excluded_by_reason": {str(k): int(v) for k, v in reasons.value_counts().sort_index().items()},
+        "n_no_severity_group": int(len(outside_severity_groups(cohort, params))),
     }

@@ -420,3 +420,10 @@ def source_comparison(
     reason = " ".join(filter(None, notes)) or None
     estimable = tests["welch_p"] is not None or tests["kruskal_p"] is not None
     return SourceComparison(estimable=estimable, reason=reason, **base, **tests)
+
+
+def least_squares_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of the ordinary least-squares line of ``y`` on ``x`` (numpy
+    ``polyfit`` of degree 1): the line the follow-up figure draws."""
+    slope, intercept = np.polyfit(np.asarray(x, dtype=float), np.asarray(y, dtype=float), 1)
+    return float(slope), float(intercept)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
+from statsmodels.stats.weightstats import DescrStatsW
 
 from livingpaper.stats.result import (
     TidyResult,
@@ -665,3 +666,17 @@ def spearman_of_gaussian_copula(rho: float) -> float:
     if not -1.0 <= rho <= 1.0:
         raise ValueError(f"rho must lie in [-1, 1], got {rho!r}.")
     return 6.0 / math.pi * math.asin(rho / 2.0)
+
+
+def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The mean of ``values`` and the half-width of its Student-t confidence interval
+    (statsmodels ``DescrStatsW.tconfint_mean``); NaN for what cannot be computed (no value:
+    both; one value: the half-width). What the figures draw as "mean (95% CI)"."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return math.nan, math.nan
+    mean = float(np.mean(values))
+    if values.size < 2:
+        return mean, math.nan
+    low, high = DescrStatsW(values).tconfint_mean(alpha=1 - confidence)
+    return mean, float(high - low) / 2

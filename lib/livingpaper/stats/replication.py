@@ -72,6 +72,7 @@ from scipy import optimize
 from scipy import stats as _st
 from statsmodels.stats.power import TTestPower
 
+from livingpaper import domain
 from livingpaper.formatting import format_cells, format_p
 from livingpaper.inputs import published as inputs_published
 from livingpaper.parameters import Parameters
@@ -364,9 +365,6 @@ class ClaimReplication(TidyResult):
     smaller_than_d33: bool | None
 
 
-_GROUP_WORDS = {"overall": "all patients", "moderate": "the moderate group", "severe": "the severe group"}
-
-
 def assess(paper: PaperClaim, cohort: PairedReduction, different_population: str | None = None,
            min_patients: int = MIN_PATIENTS, confidence: float = CONFIDENCE) -> ClaimReplication:
     """One paired claim (a mean reduction): the paper's against this cohort's, with a verdict.
@@ -395,7 +393,7 @@ def assess(paper: PaperClaim, cohort: PairedReduction, different_population: str
     paper's direction, with p < ALPHA; ``inconsistent`` when inside it but significant in
     the opposite direction.
     """
-    group = _GROUP_WORDS.get(paper.claim, paper.claim)
+    group = domain.CLAIMS[paper.claim].in_sentence if paper.claim in domain.CLAIMS else paper.claim
     estimate = cohort.mean_reduction
     se = cohort.sd_reduction / math.sqrt(cohort.n) if cohort.estimable else None
     fields: dict[str, Any] = dict(

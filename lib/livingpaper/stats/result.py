@@ -61,6 +61,13 @@ class TidyResult:
         """Return the fields, in declaration order, as a plain ``dict``."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]):
+        """The result again from :meth:`to_dict`'s dictionary (a ``results.json`` section);
+        keys the class does not know (written by another version) are left out."""
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in document.items() if k in known})
+
     def to_frame(self) -> pd.DataFrame:
         """Return the fields as a one-row :class:`pandas.DataFrame`."""
         d = self.to_dict()

@@ -1,4 +1,4 @@
-"""Tests of lib/livingpaper/figures.py (the book's figures)."""
+"""Tests for livingpaper.present.figures: the book's figures."""
 from __future__ import annotations
 
 import math

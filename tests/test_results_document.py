@@ -1,4 +1,4 @@
-"""Tests for livingpaper.results.document: populations, Parameters and the results document.
+"""Tests for livingpaper.results.document: results.json, computed once and read back.
 
 Every expected statistic is recomputed here independently: means and SDs with numpy,
 t-tests and intervals with statsmodels, the Wilcoxon signed-rank p by enumerating all
@@ -12,15 +12,13 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from conftest import cohort_frame, set_cell, write_csv
-from livingpaper import domain, paths
+from livingpaper import paths
 from livingpaper.inputs import cohort as dataset
 from livingpaper.parameters import Parameters
 from livingpaper.results import document as results_document
-from livingpaper.results import populations
 from scipy import stats as sps
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -46,79 +44,28 @@ def load(tmp_path, frame=None):
     return dataset.load(write_csv(tmp_path, cohort_frame() if frame is None else frame))
 
 
-def ids(frame: pd.DataFrame) -> set[str]:
-    return set(frame["patient_id"])
-
-
 @pytest.fixture
 def cohort(cohort_csv):
     return dataset.load(cohort_csv)
 
 
-# --------------------------------------------------------------------------- populations
+def fixture_values(patients: set[str]):
+    frame = cohort_frame().set_index("patient_id").loc[sorted(patients)]
+    return frame["hba1c_baseline"].to_numpy(float), frame["hba1c_post"].to_numpy(float)
 
 
-def test_populations_with_the_paper_thresholds(cohort):
-    p = Parameters()
-    assert ids(populations.population(cohort, "overall", p)) == ALL
-    assert ids(populations.population(cohort, "moderate", p)) == MODERATE
-    assert ids(populations.population(cohort, "severe", p)) == SEVERE
-    assert ids(populations.population(cohort, "dose_high", p)) == HIGH
-    assert ids(populations.population(cohort, "dose_low", p)) == LOW
+def exact_wilcoxon_p(d: np.ndarray) -> float:
+    """Two-sided exact signed-rank p by enumerating every sign flip (no ties, no zeros)."""
+    ranks = sps.rankdata(np.abs(d))
+    observed = ranks[d > 0].sum()
+    mean = ranks.sum() / 2
+    flips = [sum(r for r, s in zip(ranks, signs) if s) for signs in itertools.product([0, 1], repeat=len(d))]
+    return float(np.mean([abs(w - mean) >= abs(observed - mean) - 1e-9 for w in flips]))
 
 
-@pytest.mark.parametrize("baseline, moderate, severe", [
-    (8.0, True, False),   # the upper edge of moderate is inclusive
-    (8.1, False, True),
-    (6.2, True, False),   # the lower edge of moderate is inclusive
-    (6.1, False, False),  # below the paper's groups
-])
-def test_baseline_at_the_boundaries(tmp_path, baseline, moderate, severe):
-    frame = set_cell(cohort_frame(), "P05", "hba1c_baseline", baseline)
-    cohort = load(tmp_path, frame)
-    p = Parameters()
-    assert ("P05" in ids(populations.population(cohort, "moderate", p))) is moderate
-    assert ("P05" in ids(populations.population(cohort, "severe", p))) is severe
-    assert "P05" in ids(populations.population(cohort, "overall", p))
-
-
-@pytest.mark.parametrize("dose, high", [(1_000_000_000, True), (999_999_999, False), (1e9 + 1, True)])
-def test_dose_exactly_at_the_cutoff_is_high(tmp_path, dose, high):
-    cohort = load(tmp_path, set_cell(cohort_frame(), "P02", "dose_cells", dose))
-    p = Parameters()
-    assert ("P02" in ids(populations.population(cohort, "dose_high", p))) is high
-    assert ("P02" in ids(populations.population(cohort, "dose_low", p))) is (not high)
-
-
-def test_patient_without_post_value_is_in_no_population(tmp_path):
-    cohort = load(tmp_path, set_cell(cohort_frame(), "P06", "hba1c_post", ""))
-    for section in PAIRED_SECTIONS:
-        assert "P06" not in ids(populations.population(cohort, section, Parameters()))
-
-
-def test_patient_without_dose_is_in_no_dose_population_but_in_the_others(tmp_path):
-    cohort = load(tmp_path, set_cell(cohort_frame(), "P07", "dose_cells", ""))
-    p = Parameters()
-    assert "P07" in ids(populations.population(cohort, "overall", p))
-    assert "P07" in ids(populations.population(cohort, "severe", p))
-    assert "P07" not in ids(populations.population(cohort, "dose_high", p))
-    assert "P07" not in ids(populations.population(cohort, "dose_low", p))
-
-
-def test_unknown_section_is_an_error(cohort):
-    with pytest.raises(KeyError):
-        populations.population(cohort, "mild", Parameters())
-
-
-def test_changing_thresholds_changes_the_populations(cohort):
-    higher = Parameters(severe_above=9.0)
-    assert ids(populations.population(cohort, "moderate", higher)) == MODERATE | {"P06", "P09"}
-    assert ids(populations.population(cohort, "severe", higher)) == {"P07", "P08"}
-    lower_min = Parameters(moderate_min=6.0)
-    assert ids(populations.population(cohort, "moderate", lower_min)) == MODERATE | {"P10"}
-    cutoff = Parameters(dose_cutoff_cells=2e9)
-    assert ids(populations.population(cohort, "dose_high", cutoff)) == {"P03", "P07"}
-    assert ids(populations.population(cohort, "dose_low", cutoff)) == ALL - {"P03", "P07"}
+def correlation_p(r: float, n: int) -> float:
+    t = r * math.sqrt((n - 2) / (1 - r * r))
+    return float(2 * sps.t.sf(abs(t), n - 2))
 
 
 def test_changing_thresholds_changes_the_results(cohort):
@@ -199,20 +146,6 @@ def test_results_record_whether_the_data_are_the_reconstruction(cohort):
     assert results_document.results(cohort, Parameters(), reconstructed=False)["dataset"]["reconstructed"] is False
 
 
-def fixture_values(patients: set[str]):
-    frame = cohort_frame().set_index("patient_id").loc[sorted(patients)]
-    return frame["hba1c_baseline"].to_numpy(float), frame["hba1c_post"].to_numpy(float)
-
-
-def exact_wilcoxon_p(d: np.ndarray) -> float:
-    """Two-sided exact signed-rank p by enumerating every sign flip (no ties, no zeros)."""
-    ranks = sps.rankdata(np.abs(d))
-    observed = ranks[d > 0].sum()
-    mean = ranks.sum() / 2
-    flips = [sum(r for r, s in zip(ranks, signs) if s) for signs in itertools.product([0, 1], repeat=len(d))]
-    return float(np.mean([abs(w - mean) >= abs(observed - mean) - 1e-9 for w in flips]))
-
-
 @pytest.mark.parametrize("section, patients", [
     ("overall", ALL), ("moderate", MODERATE), ("severe", SEVERE), ("dose_high", HIGH), ("dose_low", LOW)])
 def test_paired_sections_equal_independent_computation(cohort, section, patients):
@@ -261,11 +194,6 @@ def test_dose_comparison_equals_welch_test_by_statsmodels(cohort):
     assert got["p"] == pytest.approx(p, rel=1e-9)
     assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((low, high), rel=1e-9)
     assert "Welch" in got["test"]
-
-
-def correlation_p(r: float, n: int) -> float:
-    t = r * math.sqrt((n - 2) / (1 - r * r))
-    return float(2 * sps.t.sf(abs(t), n - 2))
 
 
 def test_dose_correlation_equals_pearson_and_spearman_by_hand(cohort):
@@ -323,75 +251,53 @@ def test_constant_dose_makes_the_correlation_not_estimable(tmp_path):
     assert sections["overall"]["estimable"] is True  # the rest of the book still works
 
 
-# --------------------------------------------------------------------------- cohort summary
-
-
-def test_cohort_summary_by_hand(cohort):
-    summary = populations.cohort_summary(cohort)
-    assert summary["n_rows"] == 10 and summary["n_analysed"] == 10
-    assert summary["dose_min_cells"] == 1e8
-    assert summary["dose_max_cells"] == 2e9
-    # doses sorted: 1e8 2.5e8 3e8 5e8 8e8 | 1e9 1e9 1.5e9 2e9 2e9 -> (8e8 + 1e9) / 2
-    assert summary["dose_median_cells"] == 9e8
-    assert summary["msc_sources"] == {"adipose": 3, "bone_marrow": 2, "umbilical_cord": 5}
-    # follow-up sorted: 6 12 20 24 35 | 40 48 55 60 68 -> (35 + 40) / 2
-    assert summary["followup_median_months"] == 37.5
-    assert summary["followup_min_months"] == 6 and summary["followup_max_months"] == 68
-    assert summary["serious_adverse_events"] == 1
-
-
-def test_cohort_summary_counts_every_valid_row_even_when_excluded(tmp_path):
-    frame = set_cell(cohort_frame(), "P10", "hba1c_post", "")  # P10 has the longest follow-up
-    summary = populations.cohort_summary(load(tmp_path, frame))
-    assert summary["n_rows"] == 10 and summary["n_analysed"] == 9
-    assert summary["followup_max_months"] == 68
-
-
-def test_cohort_summary_without_adverse_event_column_says_unknown(tmp_path):
-    summary = populations.cohort_summary(load(tmp_path, cohort_frame().drop(columns=["serious_adverse_event"])))
-    assert summary["serious_adverse_events"] is None
-
-
 def test_results_carry_the_cohort_summary(cohort):
     results = results_document.results(cohort, Parameters(), reconstructed=False)
     assert results["cohort"]["dose_min_cells"] == 1e8
     assert results["cohort"]["msc_sources"] == {"adipose": 3, "bone_marrow": 2, "umbilical_cord": 5}
 
 
-def test_definition_states_the_thresholds_of_the_build():
-    p = Parameters(moderate_min=6.5, severe_above=9.0, dose_cutoff_cells=5e8)
-    assert "6.5" in domain.definition("moderate", p) and "9.0" in domain.definition("moderate", p)
-    assert "9.0" in domain.definition("severe", p)
-    default = Parameters()
-    for section in ("dose_high", "dose_low"):
-        assert domain.definition(section, p) != domain.definition(section, default)
-        assert "5" in domain.definition(section, p)
-
-
-def test_optional_characteristics_are_summarised_when_present(tmp_path):
-    frame = cohort_frame()
-    frame["age_years"] = [50, 60, 70, 40, 55, 65, 45, 35, 75, 58]
-    frame["sex"] = ["F", "male", "Female", "M", "f", "m", "", "F", "M", "F"]
-    frame["bmi_kg_m2"] = [22.0, 25.5, 30.1, 27.3, 24.0, 29.9, 31.2, 23.3, 26.6, 28.0]
-    frame["diabetes_duration_years"] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-    summary = populations.cohort_summary(load(tmp_path, frame))
-    assert summary["age_years_mean"] == pytest.approx(np.mean(frame["age_years"]))
-    assert summary["age_years_sd"] == pytest.approx(np.std(frame["age_years"], ddof=1))
-    assert (summary["female_n"], summary["sex_recorded_n"]) == (5, 9)  # one sex left empty
-    assert summary["bmi_kg_m2_mean"] == pytest.approx(np.mean(frame["bmi_kg_m2"]))
-    assert summary["diabetes_duration_years_median"] == 5.5
-    assert (summary["diabetes_duration_years_q1"], summary["diabetes_duration_years_q3"]) == (3.25, 7.75)
-
-
-def test_optional_characteristics_are_none_when_absent(cohort):
-    summary = populations.cohort_summary(cohort)
-    for key in ("age_years_mean", "female_n", "bmi_kg_m2_mean", "diabetes_duration_years_median"):
-        assert summary[key] is None
-
-
 def test_section_result_rebuilds_the_result_objects_from_a_results_document(cohort):
     document = json.loads(json.dumps(results_document.results(cohort, Parameters(), False)))
     for name in ("overall", "moderate", "severe", "dose_high", "dose_low", "dose_comparison", "dose_correlation"):
-        rebuilt = results_document.section_result(document, name)
+        rebuilt = results_document.section(document, name)
         assert rebuilt.to_dict() == document["sections"][name]
-    assert results_document.section_result(document, "severe") == results_document.paired(cohort, "severe", Parameters())
+    assert results_document.section(document, "severe") == results_document.paired(cohort, "severe", Parameters())
+
+
+@pytest.mark.parametrize("frame", [
+    cohort_frame(),
+    # degenerate: one severe patient, nobody low-dose, no adverse-event column
+    cohort_frame().drop(columns=["serious_adverse_event"]).assign(dose_cells=2_000_000_000).iloc[[0, 1, 2, 3, 6]],
+], ids=["ten patients", "degenerate"])
+def test_every_section_of_results_json_loads_back_into_its_typed_result(tmp_path, frame):
+    document = json.loads(json.dumps(results_document.results(load(tmp_path, frame), Parameters(), False)))
+    assert set(document["sections"]) == set(results_document.SECTION_TYPES)
+    for name, section in document["sections"].items():
+        typed = results_document.section(document, name)
+        assert type(typed) is results_document.SECTION_TYPES[name], name
+        assert typed.to_dict() == section, name
+
+
+def test_the_analyses_beyond_the_paper_read_back_equal_those_computed(cohort):
+    from livingpaper.inputs import evidence
+    from livingpaper.results import beyond
+
+    document = json.loads(json.dumps(results_document.results(cohort, Parameters(), False)))
+    computed = beyond.analyse(cohort, Parameters(), evidence.rtm_anchors())
+    read_back = results_document.beyond(document)
+    assert read_back.results() == computed.results()
+    members = ["label", "p", "p_holm", "in_family"]
+    assert read_back.family[members].fillna(-1).equals(computed.family[members].fillna(-1))
+
+
+def test_the_pages_tables_are_in_results_json_not_computed_on_the_page(cohort):
+    document = json.loads(json.dumps(results_document.results(cohort, Parameters(), False)))
+    severe = results_document.published_comparison(document, ["severe"])
+    assert set(severe["section"]) == {"severe"} and len(severe) >= 2
+    assert len(results_document.published_comparison(document)) == len(document["published"]["comparison"])
+    by_size, checks, this_build = results_document.implied_tables(document)
+    assert len(by_size) and len(checks) and len(this_build)
+    assert not results_document.power_curve(document).empty
+    assert document["cohort"]["n_no_severity_group"] == 1  # P10 (6.1 %)
+    assert document["reconstruction"]["n_total"] == 61  # the paper's cohort, whatever the data

@@ -1,4 +1,4 @@
-"""Tests for livingpaper.stats, pinned to independent references.
+"""Tests for livingpaper.stats.paired, pinned to independent references.
 
 References used:
 - R 4.x ``sleep`` dataset (Student 1908; Cushny & Peebles 1905) with
@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from livingpaper.formatting import format_p
 from livingpaper.stats.paired import (
     DoseComparison,
     DoseCorrelation,
@@ -71,6 +70,24 @@ def trial() -> pd.DataFrame:
     baseline = np.round(rng.normal(8.6, 0.9, n), 1)
     post = np.round(baseline - 0.4 - 1.2e-7 * dose + rng.normal(0, 0.5, n), 1)
     return patients(baseline, post, dose_cells=dose)
+
+
+# ---------------------------------------------------------------------------
+# Result objects
+# ---------------------------------------------------------------------------
+
+
+def all_results(sleep, trial):
+    high, low = trial[trial.dose_cells >= 3e6], trial[trial.dose_cells < 3e6]
+    return [
+        paired_reduction(sleep),
+        paired_reduction(patients([], [])),
+        paired_reduction(patients([7.4, 8.0], [7.1, 7.7])),
+        dose_comparison(high, low),
+        dose_comparison(patients([8.0], [7.0]), low),
+        dose_correlation(trial),
+        dose_correlation(patients([8.0], [7.0], dose_cells=[1e6])),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -410,24 +427,6 @@ def test_dose_correlation_with_identical_reductions_is_not_estimable():
     assert res.spearman_p is None
 
 
-# ---------------------------------------------------------------------------
-# Result objects
-# ---------------------------------------------------------------------------
-
-
-def all_results(sleep, trial):
-    high, low = trial[trial.dose_cells >= 3e6], trial[trial.dose_cells < 3e6]
-    return [
-        paired_reduction(sleep),
-        paired_reduction(patients([], [])),
-        paired_reduction(patients([7.4, 8.0], [7.1, 7.7])),
-        dose_comparison(high, low),
-        dose_comparison(patients([8.0], [7.0]), low),
-        dose_correlation(trial),
-        dose_correlation(patients([8.0], [7.0], dose_cells=[1e6])),
-    ]
-
-
 def test_to_dict_holds_only_plain_python_values_and_is_valid_json(sleep, trial):
     for res in all_results(sleep, trial):
         d = res.to_dict()
@@ -480,40 +479,6 @@ def test_nan_and_numpy_scalars_are_converted_on_construction():
         "pearson_p": None, "spearman_rho": 0.25, "spearman_p": None, "reconstruction_caveat": None,
     }
     assert type(res.n) is int and type(res.estimable) is bool
-
-
-# ---------------------------------------------------------------------------
-# format_p
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("p", "text"),
-    [
-        (None, "not estimable"),
-        (float("nan"), "not estimable"),
-        (0.0, "p < 0.0001"),
-        (0.00003, "p < 0.0001"),
-        (0.0001, "p = 0.00010"),
-        (0.00043, "p = 0.00043"),
-        (0.0004321, "p = 0.00043"),
-        (0.002833, "p = 0.00283"),
-        (0.01224, "p = 0.0122"),
-        (0.0390625, "p = 0.0391"),
-        (0.21401, "p = 0.214"),
-        (0.5, "p = 0.500"),
-        (1.0, "p = 1.00"),
-        (np.float64(0.07939), "p = 0.0794"),
-    ],
-)
-def test_format_p_writes_p_values_for_prose(p, text):
-    assert format_p(p) == text
-
-
-@pytest.mark.parametrize("p", [-0.01, 1.5])
-def test_format_p_rejects_impossible_p_values(p):
-    with pytest.raises(ValueError):
-        format_p(p)
 
 
 # ---------------------------------------------------------------------------
@@ -584,64 +549,6 @@ def test_every_variant_has_the_r_call_that_reproduces_it():
     assert "exact = TRUE" in calls[lp_stats.SIGNED_RANK_EXACT]
     assert 'zero.method = "Wilcoxon"' in calls[lp_stats.SIGNED_RANK_CONDITIONAL]
     assert "correct = FALSE" in calls[lp_stats.SIGNED_RANK_NORMAL]
-
-
-@pytest.mark.parametrize(("p", "text"), [
-    (None, "–"), (float("nan"), "–"), (5.8e-07, "< 0.0001"), (0.0, "< 0.0001"), (0.0001, "0.00010"),
-    (0.00043, "0.00043"), (0.0122, "0.0122"), (0.2284, "0.228"), (1.0, "1.00"),
-])
-def test_table_cells_print_p_as_the_prose_does(p, text):
-    from livingpaper.formatting import format_p_cell
-
-    assert format_p_cell(p) == text
-
-
-# ---------------------------------------------------------------------------
-# Bounds at the precision shown (issue 12, point 8)
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("x", "decimals", "down", "up"), [
-    (2.2523, 1, 2.2, 2.3),      # "at least 2.3 times" would overstate a bound of 2.25
-    (0.69337, 2, 0.69, 0.70),   # "at most 0.69" would understate a bound of 0.6934
-    (2.25, 1, 2.2, 2.3),
-    (0.69, 2, 0.69, 0.69),      # a value already at the precision stays (no float-noise step)
-    (0.1 + 0.2, 1, 0.3, 0.3),   # 0.30000000000000004
-    (0.0801237, 3, 0.080, 0.081),
-])
-def test_lower_bounds_round_down_and_upper_bounds_round_up(x, decimals, down, up):
-    from livingpaper.formatting import round_down, round_up
-
-    assert round_down(x, decimals) == pytest.approx(down, abs=1e-12)
-    assert round_up(x, decimals) == pytest.approx(up, abs=1e-12)
-    assert round_down(x, decimals) <= x + 1e-12 and round_up(x, decimals) >= x - 1e-12
-
-
-# ---------------------------------------------------------------------------
-# Multiplicity (issue 12, point 5)
-# ---------------------------------------------------------------------------
-
-
-def test_holm_matches_the_step_down_procedure_by_hand_and_leaves_missing_p_out():
-    # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), method = "holm") -> 0.03 0.06 0.06 0.02
-    # By hand (m = 4): sorted 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06;
-    # 0.04 x 1 = 0.04 -> raised to 0.06 (non-decreasing).
-    from livingpaper.stats.multiplicity import holm
-
-    tests = pd.DataFrame({"name": list("abcde"), "p": [0.01, 0.04, None, 0.03, 0.005]})
-    out = holm(tests)
-    assert list(out["in_family"]) == [True, True, False, True, True]
-    assert out["p_holm"].tolist()[:2] == pytest.approx([0.03, 0.06], abs=1e-15)
-    assert math.isnan(out["p_holm"].iloc[2])
-    assert out["p_holm"].tolist()[3:] == pytest.approx([0.06, 0.02], abs=1e-15)
-
-
-def test_holm_caps_adjusted_p_at_one():
-    from livingpaper.stats.multiplicity import holm
-
-    out = holm(pd.DataFrame({"p": [0.6, 0.7, 0.9]}))
-    # By hand: 0.6 x 3 = 1.8 -> 1; then max(1, ...) = 1 for the others.
-    assert out["p_holm"].tolist() == [1.0, 1.0, 1.0]
 
 
 # ---------------------------------------------------------------------------

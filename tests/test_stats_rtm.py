@@ -1,4 +1,4 @@
-"""Tests of livingpaper.stats.rtm, pinned to closed forms and independent implementations.
+"""Tests for livingpaper.stats.rtm, pinned to closed forms and independent implementations.
 
 References used:
 - Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
@@ -16,14 +16,12 @@ References used:
 """
 from __future__ import annotations
 
-import itertools
-import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from livingpaper.stats import covariates, robust, rtm
+from livingpaper.stats import rtm
 from livingpaper.stats.paired import paired_reduction
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
@@ -42,8 +40,9 @@ def patients(baseline, post, **extra) -> pd.DataFrame:
 SEVERE = patients([9.0, 10.0, 11.0], [7.5, 8.0, 10.0])
 
 
-def plain(value) -> bool:
-    return isinstance(value, (int, float, bool, str, type(None)))
+# --- ANCOVA ----------------------------------------------------------------------------
+
+ANCOVA = patients([6.5, 7.0, 7.4, 8.2, 9.0, 10.1, 11.3], [6.4, 6.6, 7.1, 7.0, 7.8, 8.1, 9.4])
 
 
 # --- regression to the mean ----------------------------------------------------------
@@ -155,11 +154,6 @@ def test_reliability_outside_zero_one_is_an_error():
         rtm.regression_to_mean(SEVERE, MU, 1.2)
 
 
-# --- ANCOVA ----------------------------------------------------------------------------
-
-ANCOVA = patients([6.5, 7.0, 7.4, 8.2, 9.0, 10.1, 11.3], [6.4, 6.6, 7.1, 7.0, 7.8, 8.1, 9.4])
-
-
 def test_ancova_slope_and_adjusted_post_match_an_independent_regression():
     res = rtm.ancova(ANCOVA, centre=7.1)
     lr = stats.linregress(ANCOVA["hba1c_baseline"], ANCOVA["hba1c_post"])
@@ -200,259 +194,6 @@ def test_ancova_notes_an_extrapolated_centre():
 def test_ancova_degenerate_input_is_not_estimable(data, words):
     res = rtm.ancova(data, centre=7.1)
     assert not res.estimable and words in res.reason and res.slope is None
-
-
-# --- robust intervals ------------------------------------------------------------------
-
-# R ?wilcox.test: x - y for the depression-scale example (no ties, no zeros)
-HW_X = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
-HW_Y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
-
-
-def exact_signed_rank_interval(d: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """R's exact wilcox.test(conf.int = TRUE) interval, from the enumerated null distribution."""
-    n = len(d)
-    ranks = np.arange(1, n + 1)
-    v = np.array([ranks[list(s)].sum() for k in range(n + 1) for s in itertools.combinations(range(n), k)])
-    cdf = lambda q: np.mean(v <= q)  # noqa: E731
-    qu = next(q for q in range(n * (n + 1) // 2 + 1) if cdf(q) >= (1 - confidence) / 2)  # qsignrank
-    walsh = np.sort([(d[i] + d[j]) / 2 for i in range(n) for j in range(i, n)])
-    m = len(walsh)
-    return walsh[qu - 1], walsh[m - qu]  # diffs[qu], diffs[ql + 1] in R's 1-based indexing
-
-
-def test_wilcoxon_p_and_hodges_lehmann_interval_match_r_on_the_textbook_example():
-    data = patients(HW_X, HW_Y)
-    res = robust.robust_intervals(data)
-    assert res.wilcoxon_p == pytest.approx(0.0390625)  # R: V = 40, p-value = 0.03906
-    d = np.round(np.array(HW_X) - np.array(HW_Y), 10)
-    walsh = [(d[i] + d[j]) / 2 for i in range(len(d)) for j in range(i, len(d))]
-    assert res.hodges_lehmann == pytest.approx(np.median(walsh))
-    assert (res.wilcoxon_ci95_low, res.wilcoxon_ci95_high) == pytest.approx(exact_signed_rank_interval(d))
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_hodges_lehmann_interval_matches_the_exact_order_statistics_for_distinct_values(seed):
-    d = np.round(np.random.default_rng(seed).normal(0.8, 1.0, 12), 6)
-    res = robust.robust_intervals(patients(d, np.zeros_like(d)))
-    assert (res.wilcoxon_ci95_low, res.wilcoxon_ci95_high) == pytest.approx(exact_signed_rank_interval(d))
-
-
-def test_t_interval_is_the_one_of_the_results_chapters():
-    data = patients(HW_X, HW_Y)
-    res, paired = robust.robust_intervals(data), paired_reduction(data)
-    assert (res.t_ci95_low, res.t_ci95_high) == pytest.approx((paired.ci95_low, paired.ci95_high))
-    assert res.mean_reduction == pytest.approx(paired.mean_reduction)
-
-
-def test_bootstrap_is_seeded_deterministic_and_close_to_the_t_interval_for_normal_data():
-    rng = np.random.default_rng(7)
-    base = rng.normal(8, 1, 200)
-    data = patients(base, base - rng.normal(0.8, 1.0, 200))
-    a, b = robust.robust_intervals(data), robust.robust_intervals(data)
-    assert a == b and a.bootstrap_method == "BCa" and a.seed == robust.BOOTSTRAP_SEED
-    assert a.bootstrap_ci95_low == pytest.approx(a.t_ci95_low, abs=0.05)
-    assert a.bootstrap_ci95_high == pytest.approx(a.t_ci95_high, abs=0.05)
-    other = robust.robust_intervals(data, seed=1)
-    assert other.bootstrap_ci95_low != a.bootstrap_ci95_low
-
-
-def test_robust_intervals_with_hba1c_ties_agree_in_direction():
-    data = patients([8.1, 8.4, 9.0, 9.0, 10.2, 8.8, 9.5, 8.3, 9.9, 8.6, 9.2],
-                    [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.6, 8.1])
-    res = robust.robust_intervals(data, group="severe")
-    assert res.estimable and res.group == "severe" and res.bootstrap_estimable
-    assert res.wilcoxon_ci95_low <= res.hodges_lehmann <= res.wilcoxon_ci95_high
-    assert res.bootstrap_ci95_low < res.mean_reduction < res.bootstrap_ci95_high
-
-
-@pytest.mark.parametrize("n", [3, 7, 9])
-def test_no_bootstrap_interval_is_reported_for_fewer_than_ten_patients(n):
-    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9][:n]
-    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4][:n]
-    res = robust.robust_intervals(patients(baseline, post), group="severe")
-    assert res.estimable and res.t_ci95_low is not None  # the t interval stays
-    assert not res.bootstrap_estimable and res.bootstrap_ci95_low is None and res.bootstrap_ci95_high is None
-    assert res.bootstrap_method is None
-    assert res.bootstrap_reason.startswith("Not estimable") and f"n = {n}" in res.bootstrap_reason
-    assert res.wilcoxon_p is not None  # and so does the rank-based test
-
-
-def test_ten_patients_are_enough_for_a_bootstrap_interval():
-    assert robust.MIN_BOOTSTRAP_N == 10
-    baseline = [8.1, 8.4, 9.0, 9.3, 10.2, 8.8, 9.5, 8.3, 9.9, 8.7]
-    post = [7.6, 7.9, 7.9, 8.5, 8.7, 8.8, 8.0, 7.8, 8.4, 8.0]
-    res = robust.robust_intervals(patients(baseline, post))
-    assert res.bootstrap_estimable and res.bootstrap_reason is None and res.bootstrap_method == "BCa"
-
-
-def test_too_few_patients_for_a_wilcoxon_interval_says_so():
-    res = robust.robust_intervals(patients([8.0, 9.0, 10.0], [7.5, 8.0, 8.7]))
-    assert res.estimable and res.wilcoxon_ci95_low is None and "Too few" in res.reason
-
-
-@pytest.mark.parametrize("data, words", [
-    (patients([], []), "fewer than 2"),
-    (patients([8.0], [7.0]), "fewer than 2"),
-    (patients([8.0, 9.0, 10.0], [7.5, 8.5, 9.5]), "same amount"),
-])
-def test_robust_intervals_degenerate_input(data, words):
-    res = robust.robust_intervals(data)
-    assert not res.estimable and words in res.reason and res.bootstrap_ci95_low is None
-    assert all(plain(v) for v in res.to_dict().values())
-
-
-# --- dose and follow-up ----------------------------------------------------------------
-
-COVARIATES = patients(
-    [7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0, 7.2],
-    [6.5, 6.6, 7.4, 7.1, 7.9, 7.6, 8.3, 7.0],
-    dose_cells=[1e8, 5e8, 1e9, 1e9, 2e9, 1.5e9, 2e9, 3e8],
-    followup_months=[6, 12, 20, 30, 35, 48, 60, 68],
-)
-
-
-def lstsq(y, *columns):
-    x = np.column_stack([np.ones(len(y)), *columns])
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ coef
-    s2 = (resid**2).sum() / (len(y) - x.shape[1])
-    se = np.sqrt(np.diag(s2 * np.linalg.inv(x.T @ x)))
-    return coef, se
-
-
-def test_dose_regression_matches_least_squares_on_log10_dose_and_baseline():
-    res = covariates.dose_regression(COVARIATES)
-    y = (COVARIATES["hba1c_baseline"] - COVARIATES["hba1c_post"]).to_numpy()
-    coef, se = lstsq(y, np.log10(COVARIATES["dose_cells"]), COVARIATES["hba1c_baseline"])
-    df = len(y) - 3
-    assert res.slope == pytest.approx(coef[1])
-    assert res.reduction_per_baseline_point == pytest.approx(coef[2])
-    assert res.p == pytest.approx(2 * stats.t.sf(abs(coef[1] / se[1]), df))
-    half = stats.t.ppf(0.975, df) * se[1]
-    assert (res.ci95_low, res.ci95_high) == pytest.approx((coef[1] - half, coef[1] + half))
-    simple = stats.linregress(np.log10(COVARIATES["dose_cells"]), y)
-    assert res.unadjusted_slope == pytest.approx(simple.slope)
-    assert res.unadjusted_p == pytest.approx(simple.pvalue)
-    assert res.predictor_min == 1e8 and res.predictor_max == 2e9
-
-
-def test_followup_slope_is_per_year_and_negative_when_later_patients_fell_less():
-    months = np.array([6, 12, 18, 24, 36, 48, 60, 68])
-    base = np.array([8.0, 9.0, 7.5, 8.5, 8.0, 9.0, 7.5, 8.5])
-    noise = np.array([0.1, -0.1, 0.0, 0.2, -0.2, 0.1, 0.0, -0.1])
-    reduction = 2.0 - months / 40 + noise  # decays 12 / 40 = 0.3 percentage points per year
-    res = covariates.followup_regression(patients(base, base - reduction, followup_months=months))
-    coef, _ = lstsq(reduction, months / 12.0, base)
-    assert res.slope == pytest.approx(coef[1])
-    assert res.slope == pytest.approx(-0.3, abs=0.1)
-    assert res.predictor == "year of follow-up" and res.predictor_max == 68
-    assert res.spearman_rho < -0.8
-
-
-@pytest.mark.parametrize("change, words", [
-    (dict(dose_cells=1e9), "same dose"),
-    (dict(hba1c_baseline=8.0), "same baseline"),
-])
-def test_dose_regression_degenerate_input(change, words):
-    res = covariates.dose_regression(COVARIATES.assign(**change))
-    assert not res.estimable and words in res.reason and res.slope is None
-
-
-def test_dose_regression_needs_four_patients_and_separable_predictors():
-    assert "fewer than 4" in covariates.dose_regression(COVARIATES.iloc[:3]).reason
-    collinear = COVARIATES.assign(dose_cells=10 ** (COVARIATES["hba1c_baseline"]))
-    assert "straight-line function" in covariates.dose_regression(collinear).reason
-
-
-# --- MSC source ------------------------------------------------------------------------
-
-SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
-SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
-
-
-def by_source(groups: dict[str, list[float]]) -> pd.DataFrame:
-    rows = [(s, r) for s, values in groups.items() for r in values]
-    return patients([10.0] * len(rows), [10.0 - r for _, r in rows], msc_source=[s for s, _ in rows])
-
-
-def test_welch_anova_of_two_sources_matches_r_oneway_test_on_the_sleep_data():
-    res = covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2}))
-    assert res.welch_f == pytest.approx(3.4626, abs=1e-4)
-    assert res.welch_df_num == 1 and res.welch_df_denom == pytest.approx(17.776, abs=1e-3)
-    assert res.welch_p == pytest.approx(0.07939, abs=1e-5)
-    welch_t = stats.ttest_ind(SLEEP_1, SLEEP_2, equal_var=False)
-    assert res.welch_f == pytest.approx(welch_t.statistic**2)
-    assert res.n_bone_marrow == 0 and res.mean_reduction_bone_marrow is None
-    assert res.groups_compared == "umbilical_cord, adipose"
-
-
-def test_kruskal_wallis_matches_r_example():
-    groups = {"umbilical_cord": [2.9, 3.0, 2.5, 2.6, 3.2], "bone_marrow": [3.8, 2.7, 4.0, 2.4],
-              "adipose": [2.8, 3.4, 3.7, 2.2, 2.0]}
-    res = covariates.source_comparison(by_source(groups), min_per_group=4)
-    assert res.kruskal_h == pytest.approx(0.77143, abs=1e-5)
-    assert res.kruskal_p == pytest.approx(0.68, abs=0.005)
-
-
-def test_sources_with_too_few_patients_are_named_and_left_out():
-    res = covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2,
-                                                   "bone_marrow": [0.5, 1.0, 0.2]}))
-    assert res.n_groups_compared == 2 and res.n_bone_marrow == 3
-    assert "bone marrow (n = 3)" in res.reason
-    assert res.mean_reduction_bone_marrow == pytest.approx(0.5667, abs=1e-4)
-
-
-def test_one_usable_source_is_not_estimable():
-    res = covariates.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0, 2.0]}))
-    assert not res.estimable and "fewer than two MSC sources" in res.reason
-    assert res.welch_p is None and res.kruskal_p is None
-
-
-def test_a_constant_source_leaves_out_welch_but_keeps_kruskal_wallis():
-    res = covariates.source_comparison(by_source({"adipose": SLEEP_2, "bone_marrow": [1.0] * 6}))
-    assert res.estimable and res.welch_p is None and res.kruskal_p is not None
-    assert "Welch" in res.reason
-
-
-def test_minimum_group_size_below_two_is_an_error():
-    with pytest.raises(ValueError):
-        covariates.source_comparison(by_source({"adipose": SLEEP_2}), min_per_group=1)
-
-
-def test_every_result_is_plain_json():
-    results = [
-        rtm.regression_to_mean(SEVERE, MU, R), rtm.ancova(ANCOVA, 7.1),
-        robust.robust_intervals(ANCOVA), covariates.dose_regression(COVARIATES),
-        covariates.followup_regression(COVARIATES),
-        covariates.source_comparison(by_source({"umbilical_cord": SLEEP_1, "adipose": SLEEP_2})),
-    ]
-    for res in results:
-        d = res.to_dict()
-        assert {"estimable", "reason"} <= set(d)
-        assert all(plain(v) for v in d.values())
-        json.dumps(d, allow_nan=False)
-
-
-def test_large_groups_switch_to_percentile_then_to_no_bootstrap_and_no_walsh_averages(monkeypatch):
-    monkeypatch.setattr(robust, "BCA_MAX_N", 10)
-    monkeypatch.setattr(robust, "BOOTSTRAP_MAX_N", 20)
-    monkeypatch.setattr(robust, "WALSH_MAX_N", 15)
-    rng = np.random.default_rng(3)
-    medium = patients(np.full(12, 9.0), 9.0 - rng.normal(1, 1, 12))
-    res = robust.robust_intervals(medium)
-    assert res.bootstrap_method == "percentile" and res.bootstrap_ci95_low is not None
-    large = patients(np.full(25, 9.0), 9.0 - rng.normal(1, 1, 25))
-    res = robust.robust_intervals(large)
-    assert res.bootstrap_method is None and res.bootstrap_ci95_low is None and "No bootstrap" in res.reason
-    assert res.hodges_lehmann is None and "Walsh" in res.reason
-    assert res.wilcoxon_p is not None and res.t_ci95_low is not None
-
-
-def test_two_patients_give_a_t_interval_without_warnings():
-    res = robust.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
-    assert res.estimable and res.t_ci95_low is not None
-    assert res.wilcoxon_ci95_low is None  # two patients cannot reject any location at 5 %
 
 
 # --- regression to the mean at the group's own baseline level (issue 12, point 3) -----
@@ -550,21 +291,3 @@ def test_untreated_patients_show_a_baseline_slope_of_one_minus_r_and_no_excess()
     assert res.slope == pytest.approx(1 - r, abs=0.02)  # naive test against 0: wildly "significant"
     assert res.slope_p < 1e-100
     assert res.excess_ci95_low < 0 < res.excess_ci95_high  # against 1 - r: nothing left
-
-
-def test_dose_regression_tests_its_baseline_slope_against_one_minus_r():
-    rng = np.random.default_rng(3)
-    n = 30
-    baseline = np.round(rng.normal(7.8, 0.9, n), 1)
-    dose = rng.choice([1e8, 5e8, 1e9, 2e9], n)
-    post = np.round(baseline - 0.5 * (baseline - 7.1) - 0.2 + rng.normal(0, 0.4, n), 1)
-    res = covariates.dose_regression(patients(baseline, post, dose_cells=dose), reliability=0.7)
-    # Independent least squares (numpy): reduction on [1, log10 dose, baseline].
-    design = np.column_stack([np.ones(n), np.log10(dose), baseline])
-    coef, *_ = np.linalg.lstsq(design, baseline - post, rcond=None)
-    assert res.reduction_per_baseline_point == pytest.approx(coef[2], rel=1e-9)
-    assert res.baseline_slope_rtm_expected == pytest.approx(0.3)
-    assert res.baseline_excess == pytest.approx(coef[2] - 0.3, rel=1e-9)
-    assert res.baseline_excess_ci95_low < res.baseline_excess < res.baseline_excess_ci95_high
-    without = covariates.dose_regression(patients(baseline, post, dose_cells=dose))
-    assert without.baseline_excess is None and without.reliability is None

@@ -1,4 +1,4 @@
-"""Tests for livingpaper.present.paired: the Markdown the chapters display.
+"""Tests for livingpaper.present.paired: the Markdown of the results pages.
 
 What a reader sees is checked by rendering the Markdown with the MyST parser the book
 uses (markdown-it with the MyST plugins) and reading the text back out of the HTML, so
@@ -6,19 +6,16 @@ the tests judge the rendered page, not the exact escaping characters chosen.
 """
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cohort_frame, set_cell, write_csv
+from conftest import cohort_frame, write_csv
 from livingpaper.inputs import cohort as dataset
 from livingpaper.parameters import Parameters
-from livingpaper.present import cohort as present_cohort
-from livingpaper.present import markdown as present_markdown
 from livingpaper.present import paired
-from livingpaper.results import document, populations
+from livingpaper.results import document
 from livingpaper.stats import paired as stats
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -28,25 +25,6 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 MYST = create_md_parser(MdParserConfig(enable_extensions={"dollarmath", "colon_fence", "deflist"}), RendererHTML)
 COMMONMARK = MarkdownIt("commonmark")
-
-HOSTILE_TEXT = [
-    "<script>alert(1)</script>",
-    "**bold**",
-    "[link](http://x)",
-    "a|b",
-    "![img](x.png)",
-    "`code`",
-    "{doc}`intro`",
-    "$x^2$",
-    "# heading",
-    "~~gone~~",
-    "<b>bold</b>",
-    "R&D &amp; co",
-    "back\\slash",
-    "patient's \"id\"",
-    "x_y_z",
-    ":::{note}",
-]
 
 
 class _Text(HTMLParser):
@@ -94,74 +72,6 @@ def md(value) -> str:
 @pytest.fixture
 def cohort(cohort_csv):
     return dataset.load(cohort_csv)
-
-
-# --------------------------------------------------------------------------- escape
-
-
-@pytest.mark.parametrize("text", HOSTILE_TEXT)
-def test_escaped_data_renders_as_the_same_text_and_no_markup(text):
-    page = rendered(present_markdown.escape(text))
-    assert page.tags == ["p"], (text, page.tags)  # a paragraph of text, nothing else
-    assert "".join(page.text).strip() == text
-
-
-def test_escaped_script_tag_contains_no_raw_angle_bracket():
-    escaped = present_markdown.escape("<script>alert(1)</script>")
-    assert "<" not in escaped and ">" not in escaped
-
-
-@pytest.mark.parametrize("text, specials", [
-    ("**bold**", "*"),
-    ("[link](http://x)", "[]()"),
-    ("a|b", "|"),
-    ("{doc}`x` $y$", "{}`$"),
-])
-def test_markdown_specials_are_backslash_escaped(text, specials):
-    escaped = present_markdown.escape(text)
-    for char in specials:
-        assert escaped.count("\\" + char) == text.count(char), (char, escaped)
-    assert not re.search(r"(?<!\\)[*\[\]()|{}`$]", escaped), escaped
-
-
-def test_escape_of_plain_text_changes_nothing():
-    assert present_markdown.escape("MSC-001 umbilical cord 7.5") == "MSC-001 umbilical cord 7.5"
-
-
-# --------------------------------------------------------------------------- exclusions
-
-
-def test_exclusions_table_escapes_patient_ids():
-    excluded = [
-        {"row": 3, "patient_id": "<script>alert(1)</script>", "reason": "post-treatment HbA1c missing"},
-        {"row": 7, "patient_id": "**bold**|[link](http://x)", "reason": "dose missing: dose analyses only"},
-    ]
-    markdown = present_cohort.exclusions_table(excluded)
-    assert "<script" not in markdown
-    rows = table(markdown)
-    assert len(rows) == 3  # header + one row per exclusion
-    assert rows[1] == ["3", "<script>alert(1)</script>", "post-treatment HbA1c missing"]
-    assert rows[2] == ["7", "**bold**|[link](http://x)", "dose missing: dose analyses only"]
-    assert "script" not in rendered(markdown).tags and "strong" not in rendered(markdown).tags
-
-
-def test_exclusions_table_from_a_loaded_file_lists_row_id_and_reason(tmp_path):
-    frame = set_cell(cohort_frame(), "P04", "hba1c_post", "")
-    cohort = dataset.load(write_csv(tmp_path, frame))
-    rows = table(present_cohort.exclusions_table(cohort.excluded))
-    assert len(rows) == 2
-    assert rows[1][:2] == ["5", "P04"] and "post" in rows[1][2].lower()
-
-
-def test_no_exclusion_is_said_in_words():
-    assert present_cohort.exclusions_table([]) == "No row was excluded."
-
-
-def test_patient_id_with_a_line_break_stays_in_one_table_row():
-    markdown = present_cohort.exclusions_table([{"row": 2, "patient_id": "MSC\n001", "reason": "dose missing"}])
-    rows = table(markdown)
-    assert len(rows) == 2
-    assert len(rows[1]) == 3 and "MSC" in rows[1][1] and "001" in rows[1][1]
 
 
 # --------------------------------------------------------------------------- headline
@@ -297,34 +207,6 @@ def test_tables_print_p_below_one_in_ten_thousand_as_less_than_never_as_digits_o
     assert "e-07" not in text and "5.8" not in text
 
 
-def flow(markdown: str) -> dict[str, str]:
-    return {step: count for step, count in table(markdown)[1:]}
-
-
-def test_flow_table_counts_rows_exclusions_and_each_section(tmp_path):
-    frame = set_cell(cohort_frame(), "P06", "hba1c_post", "")   # severe, high dose: not analysed
-    frame = set_cell(frame, "P10", "dose_cells", "")            # analysed, but not in the dose groups
-    cohort = dataset.load(write_csv(tmp_path, frame))
-    steps = flow(present_cohort.flow_table(cohort, Parameters()))
-    assert steps.pop("Rows read from the file") == "10"
-    excluded = {step: n for step, n in steps.items() if step.startswith("Excluded")}
-    assert len(excluded) == 2 and all(n == "1" for n in excluded.values())
-    assert any("post" in step.lower() for step in excluded) and any("dose" in step for step in excluded)
-    [analysed] = [n for step, n in steps.items() if step.startswith("Analysed")]
-    assert analysed == "9"
-    sections = {step: n for step, n in steps.items() if step.startswith("…")}
-    expected = {"moderate": "5", "severe": "3", "high-dose": "3", "low-dose": "5"}
-    for word, n in expected.items():
-        [got] = [count for step, count in sections.items() if word in step]
-        assert got == n, (word, sections)
-
-
-def test_flow_table_without_exclusions_has_no_excluded_step(cohort):
-    steps = flow(present_cohort.flow_table(cohort, Parameters()))
-    assert not any(step.startswith("Excluded") for step in steps)
-    assert steps["Rows read from the file"] == "10"
-
-
 # --------------------------------------------------------------------------- notes and sentences
 
 
@@ -363,31 +245,6 @@ def test_dose_comparison_sentence_quotes_the_difference(cohort):
     text = md(paired.dose_comparison_sentence(result, params))
     assert f"{high.mean() - low.mean():.2f} percentage points" in text
     assert "n = 5" in text and "larger" in text
-
-
-def test_long_exclusion_lists_are_cut_and_counted_not_printed_in_full():
-    excluded = [{"row": i + 2, "patient_id": f"P{i:05d}", "reason": "post-treatment HbA1c missing"}
-                for i in range(present_markdown.MAX_LISTED + 70)]
-    table = present_cohort.exclusions_table(excluded)
-    assert "P00000" in table and f"P{present_markdown.MAX_LISTED - 1:05d}" in table
-    assert f"P{present_markdown.MAX_LISTED:05d}" not in table
-    assert "… and 70 more" in table
-
-
-def test_flow_table_counts_patients_outside_every_severity_group(cohort):
-    # P10 (baseline 6.1 %) is below the moderate range: in "all patients" but in no group.
-    steps = flow(present_cohort.flow_table(cohort, Parameters()))
-    [(step, count)] = [(s, n) for s, n in steps.items() if "no severity group" in s]
-    assert count == "1" and "6.2" in step
-    below = populations.outside_severity_groups(cohort, Parameters())
-    assert list(below["patient_id"]) == ["P10"] and list(below["row"]) == [11]
-
-
-def test_a_result_without_a_caveat_shows_no_note_and_one_with_a_caveat_a_caution():
-    assert paired.reconstruction_note(None) == ""
-    note = paired.reconstruction_note("Made by the reconstruction: a *choice*.")
-    assert note.startswith(":::{admonition}") and ":class: caution" in note and note.endswith(":::")
-    assert "A \\*choice\\*." in note
 
 
 def test_the_methods_table_gives_the_r_call_of_each_signed_rank_variant():
