@@ -301,3 +301,12 @@ def test_the_pages_tables_are_in_results_json_not_computed_on_the_page(cohort):
     assert not results_document.power_curve(document).empty
     assert document["cohort"]["n_no_severity_group"] == 1  # P10 (6.1 %)
     assert document["reconstruction"]["n_total"] == 61  # the paper's cohort, whatever the data
+
+
+def test_the_power_curve_keeps_its_columns_when_no_trial_can_be_planned(tmp_path):
+    # Nobody's HbA1c changed: no SD of the change, no trial to plan, an empty curve that the
+    # figure can still read.
+    frame = cohort_frame().assign(hba1c_post=lambda f: f["hba1c_baseline"])
+    document = json.loads(json.dumps(results_document.results(load(tmp_path, frame), Parameters(), False)))
+    curve = results_document.power_curve(document)
+    assert curve.empty and {"scenario", "n_per_arm", "power"} <= set(curve.columns)

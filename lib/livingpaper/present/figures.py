@@ -19,6 +19,10 @@ Conventions shared by all figures
   the global rcParams are, so a figure looks the same in the HTML book, the PDF
   supplement and the tests. :func:`use_print_style` applies it globally as well.
 * No text in a figure comes from the data except numbers (no patient ids, no labels).
+* A figure draws what it is given: the statistics it shows in a legend (a mean with its
+  95% CI, a least-squares line) come from :mod:`livingpaper.stats`, and the curves that
+  need no patient rows from the build's ``results.json``; labels of sections and claims
+  come from :mod:`livingpaper.domain`.
 """
 from __future__ import annotations
 

@@ -314,5 +314,9 @@ def power_curve(result: Beyond) -> pd.DataFrame:
         frames.append(power.power_curve(plan.sd_change, scenarios))
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame(columns=["scenario", "reduction_difference", "effect_size", "n_per_arm", "power"])
+        return pd.DataFrame(columns=list(POWER_CURVE_COLUMNS))
     return pd.concat(frames, ignore_index=True)
+
+
+#: The columns of :func:`power_curve` (also when no trial can be planned).
+POWER_CURVE_COLUMNS = ("scenario", "reduction_difference", "effect_size", "n_per_arm", "power")

@@ -221,7 +221,7 @@ def implied_tables(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame,
 
 def power_curve(results: dict[str, Any]) -> pd.DataFrame:
     """The points of the power figure."""
-    return pd.DataFrame(results["curves"]["power"])
+    return pd.DataFrame(results["curves"]["power"], columns=list(beyond_analyses.POWER_CURVE_COLUMNS))
 
 
 def of_build(results_path: str, data: Cohort | str, params: Parameters, reconstructed: bool) -> dict[str, Any]:

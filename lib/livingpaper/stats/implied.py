@@ -85,7 +85,30 @@ def sd_for_p(mean: float, n: int, p: float) -> float:
     return float(mean * math.sqrt(n) / stats.t.isf(p / 2, n - 1))
 
 
+_DERIVED: dict[tuple[str, str], Any] = {}
+
+
+def _once(what: str, published: dict[str, Any], compute):
+    """What is derived from the paper's figures, derived once per content of published.yaml
+    (a build's analysis, its caveats and its replication all ask for the same design and
+    table). A figures dict without a digest (made in a test) is derived every time."""
+    digest = published.get("sha256")
+    if digest is None:
+        return compute(published)
+    key = (what, digest)
+    if key not in _DERIVED:
+        _DERIVED[key] = compute(published)
+    found = _DERIVED[key]
+    return found.copy() if isinstance(found, pd.DataFrame) else found
+
+
 def derive_design(published: dict[str, Any]) -> Design:
+    """The design the published figures fix (group sizes, SDs, baseline distribution): see
+    :func:`_derive_design`; derived once per content of the figures."""
+    return _once("design", published, _derive_design)
+
+
+def _derive_design(published: dict[str, Any]) -> Design:
     """Derive the unreported subgroup sizes, SDs and baseline distribution.
 
     Returns every feasible severe-group size (the ranges a reader should know), and the
@@ -252,6 +275,13 @@ def granular_sizes(published: dict[str, Any]) -> tuple[int, ...]:
 
 
 def implied_by_size(published: dict[str, Any] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Everything the published figures imply, for each feasible severe-group size
+    (:func:`_implied_by_size`, computed once per content of the figures and confidence)."""
+    published = published or inputs_published.load()
+    return _once(f"implied_by_size {confidence!r}", published, lambda p: _implied_by_size(p, confidence))
+
+
+def _implied_by_size(published: dict[str, Any], confidence: float = 0.95) -> pd.DataFrame:
     """Everything the published figures imply, for each feasible severe-group size.
 
     Returns
