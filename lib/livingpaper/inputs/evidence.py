@@ -6,21 +6,14 @@ where in the source the number was found (the facts were collected in
 ``shared/evidence``; ``data/evidence.md`` documents every column and flag). This module
 
 * loads and validates the file (:func:`load`; every problem is one line naming the file
-  line, the row and the column);
+  line, the row and the column), with the vocabulary it enforces;
 * gives the regression-to-the-mean chapter its literature anchors (:func:`rtm_anchors`);
-* builds the rows of the forest plot, this build's estimates beside the published ones,
-  on one sign convention (:func:`forest_rows`), and lists what is left out and why
-  (:func:`excluded_rows`);
-* summarises the comparisons the evidence chapter states in words (:func:`group_range`,
-  :func:`compare_book`, :func:`same_source_gap`, :func:`stated_versus_means`);
-* writes the chapter's tables (:func:`evidence_table`, :func:`flags_table`,
-  :func:`gaps_table`).
+* lists the BibTeX keys the rows cite and those missing from the bibliography
+  (:func:`citation_keys`, :func:`missing_citations`).
 
-Sign convention of the forest plot: **change in HbA1c, percentage points, negative = HbA1c
-fell**; for a controlled contrast, MSC minus control (negative = lower with MSC). A source
-that reports a reduction as a positive number is flipped (flag ``sign_reversed_in_source``).
-Standardised mean differences (SMD) have no percentage-point unit and are never put on
-that axis.
+What is computed from the table (the forest plot's rows, the comparisons the evidence chapter
+states, the rows it quotes by meaning) is in :mod:`livingpaper.stats.comparators`; the
+chapter's tables are written by :mod:`livingpaper.present.evidence`.
 
 Nothing here fills a gap: a number the source does not give stays empty.
 """

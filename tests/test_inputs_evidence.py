@@ -1,24 +1,25 @@
-"""Tests of lib/livingpaper/evidence.py and of the evidence file it reads (data/evidence.csv)."""
+"""Tests of livingpaper.inputs.evidence, and of the evidence file it reads (data/evidence.csv):
+loading and validation (one line per problem, naming the file line, the row and the column),
+the data dictionary (data/evidence.md), the bibliography of the rows, and the
+regression-to-the-mean anchors.
+
+What is computed from the table is tested in tests/test_stats_comparators.py, the chapter's
+tables in tests/test_present_evidence.py.
+"""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from livingpaper import parameters, paths
+from livingpaper import paths
 from livingpaper.errors import EvidenceError
-from livingpaper.inputs import cohort as dataset
 from livingpaper.inputs import evidence
-from livingpaper.present import evidence as present_evidence
-from livingpaper.results import document
-from livingpaper.stats import comparators
 
 ROOT = paths.ROOT
 BIBFILES = [ROOT / "references.bib", ROOT / "references-evidence.bib"]
-CHAPTER = ROOT / "chapters" / "evidence.md"
 DICTIONARY = ROOT / "data" / "evidence.md"
 
 
@@ -71,17 +72,6 @@ def anchors_rows() -> list[dict[str, str]]:
     ]
 
 
-def book_results(overall=(0.5, 0.2, 0.8), moderate=(0.4, 0.1, 0.7), severe=None) -> dict:
-    """A results.json-like dict: (mean_reduction, ci95_low, ci95_high) per section, None = not estimable."""
-    def section(values, n):
-        if values is None:
-            return {"estimable": False, "reason": "Fewer than two patients.", "n": 1, "mean_reduction": None,
-                    "ci95_low": None, "ci95_high": None}
-        mean, low, high = values
-        return {"estimable": True, "reason": None, "n": n, "mean_reduction": mean, "ci95_low": low, "ci95_high": high}
-    return {"sections": {"overall": section(overall, 20), "moderate": section(moderate, 19), "severe": section(severe, 1)}}
-
-
 @pytest.fixture(scope="module")
 def shipped() -> pd.DataFrame:
     return evidence.load()
@@ -128,13 +118,6 @@ def test_the_evidence_bibliography_repeats_no_entry_of_references_bib():
     assert main & extra == set()
 
 
-def test_every_citation_of_the_chapter_resolves():
-    text = CHAPTER.read_text(encoding="utf-8")
-    cited = {key.strip() for keys in re.findall(r"\{cite:[pt]\}`([^`]+)`", text) for key in keys.split(",")}
-    assert cited, "the chapter cites nothing"
-    assert cited - evidence.citation_keys(BIBFILES) == set()
-
-
 def test_every_source_of_the_rtm_anchors_resolves_in_the_bibliographies(shipped):
     cited = {k for keys in evidence.rtm_anchors(shipped).citations.values() for k in keys.split(",")}
     assert cited <= evidence.citation_keys(BIBFILES)
@@ -147,30 +130,18 @@ def test_the_data_dictionary_documents_every_column_flag_measure_arm_and_design(
         assert undocumented == []
 
 
-def test_zang2022_keeps_the_stated_changes_and_the_means_that_disagree_with_them(shipped):
-    # Zang et al. 2022, abstract: HbA1c "decreased 1.31%" (MSC, 9.02 +/- 1.27 -> 7.52 +/- 1.07)
-    # and "only 0.63%" (placebo, 8.89 +/- 1.11 -> 8.19 +/- 1.02).
-    msc = comparators.stated_versus_means(shipped, "zang2022_msc")
-    placebo = comparators.stated_versus_means(shipped, "zang2022_placebo")
-    assert (msc.stated_change, msc.baseline_mean, msc.followup_mean) == (-1.31, 9.02, 7.52)
-    assert msc.difference_of_means == pytest.approx(-1.50)
-    assert msc.discrepancy == pytest.approx(0.19)
-    assert (placebo.stated_change, placebo.difference_of_means) == (-0.63, pytest.approx(-0.70))
-    assert msc.flagged and placebo.flagged
-
-
 def test_numbers_are_kept_as_published_with_their_trailing_zeros(shipped):
     lian = shipped.set_index("row_id").loc["lian2022_msc"]
     # Lian et al. 2022, abstract: median 7.80 (7.525-8.675) -> 7.15 (6.600-7.925).
     assert (lian["baseline_value_text"], lian["followup_spread"]) == ("7.80", "6.600-7.925")
-    assert "7.80 → 7.15 \\(median \\(IQR\\)\\)" in present_evidence.gaps_table(shipped)
+    assert lian["baseline_value"] == 7.8 and lian["followup_value_text"] == "7.15"
 
 
 def test_missing_numbers_stay_missing(shipped):
     # Skyler et al. 2015: the within-arm change of the placebo arm is not in the accessible text.
     skyler = shipped.set_index("row_id").loc["skyler2015_placebo"]
     assert math.isnan(skyler["estimate"]) and math.isnan(skyler["followup_value"])
-    assert "skyler2015_placebo" not in set(comparators.forest_rows(book_results(), shipped)["row_id"])
+    assert skyler["estimate_text"] == ""
 
 
 # --------------------------------------------------------------------------------------
@@ -309,180 +280,3 @@ def test_anchors_whose_within_person_sd_exceeds_the_population_sd_are_refused(tm
     rows[2]["estimate"] = "0.2"  # 0.2 * 7.0 = 1.4 > 1.0
     with pytest.raises(EvidenceError, match="is not below the population SD"):
         evidence.rtm_anchors(evidence.load(write_rows(tmp_path, rows)))
-
-
-# --------------------------------------------------------------------------------------
-# Forest rows
-# --------------------------------------------------------------------------------------
-
-
-def test_this_books_reduction_becomes_a_negative_change_with_its_ci_swapped(shipped):
-    rows = comparators.forest_rows(book_results(overall=(0.5, 0.2, 0.8)), shipped).set_index("row_id")
-    overall = rows.loc["book_overall"]
-    assert (overall["estimate"], overall["ci_low"], overall["ci_high"]) == (-0.5, -0.8, -0.2)
-    assert overall["group"] == comparators.GROUP_BOOK and not overall["controlled"]
-    assert overall["label"] == "This book, all patients (n=20)"
-
-
-def test_a_section_that_is_not_estimable_is_kept_with_its_reason(shipped):
-    rows = comparators.forest_rows(book_results(severe=None), shipped).set_index("row_id")
-    assert math.isnan(rows.loc["book_severe", "estimate"]) and not rows.loc["book_severe", "has_ci"]
-    assert rows.loc["book_severe", "note"] == "Fewer than two patients."
-
-
-def test_the_forest_rows_follow_results_computed_from_a_cohort(shipped, cohort_csv):
-    results = document.results(dataset.load(cohort_csv), parameters.Parameters(), reconstructed=False)
-    rows = comparators.forest_rows(results, shipped).set_index("row_id")
-    for section in ("overall", "moderate", "severe"):
-        s = results["sections"][section]
-        assert rows.loc[f"book_{section}", "estimate"] == pytest.approx(-s["mean_reduction"])
-        assert rows.loc[f"book_{section}", "ci_low"] == pytest.approx(-s["ci95_high"])
-
-
-def test_a_source_that_reports_a_reduction_as_positive_is_flipped_and_keeps_its_flag(shipped):
-    # Habiba 2024: MD 0.95 (0.33 to 1.57), positive = reduction.
-    habiba = comparators.forest_rows(book_results(), shipped).set_index("row_id").loc["habiba2024_prepost"]
-    assert (habiba["estimate"], habiba["ci_low"], habiba["ci_high"]) == (-0.95, -1.57, -0.33)
-    assert habiba["sign_flipped"] and "sign_reversed_in_source" in habiba["flags"]
-
-
-def test_rows_are_grouped_by_kind_of_evidence(shipped):
-    group = comparators.forest_rows(book_results(), shipped).set_index("row_id")["group"]
-    assert group["zang2022_msc"] == comparators.GROUP_RCT_MSC
-    assert group["zang2022_placebo"] == comparators.GROUP_RCT_PLACEBO
-    assert group["lin2020_t2dm"] == comparators.GROUP_DRUG_PLACEBO
-    assert group["li2021meta_prepost"] == comparators.GROUP_POOLED_UNCONTROLLED
-    assert group["kashbour2025_controlled"] == comparators.GROUP_POOLED_CONTROLLED
-    assert group["skyler2015_msc_2_0"] == comparators.GROUP_RCT_CONTRAST
-
-
-def test_only_contrasts_against_a_control_count_as_controlled(shipped):
-    rows = comparators.forest_rows(book_results(), shipped)
-    assert set(rows.loc[rows["controlled"], "group"]) == {comparators.GROUP_POOLED_CONTROLLED, comparators.GROUP_RCT_CONTRAST}
-
-
-def test_the_groups_come_in_the_documented_order(shipped):
-    rows = comparators.forest_rows(book_results(), shipped)
-    order = [g for g in comparators.GROUPS if g in set(rows["group"])]
-    assert list(dict.fromkeys(rows["group"])) == order
-    assert rows["group"].iloc[0] == comparators.GROUP_BOOK
-
-
-def test_standardised_differences_never_reach_the_percentage_point_axis(shipped):
-    plotted = set(comparators.forest_rows(book_results(), shipped)["row_id"])
-    excluded = comparators.excluded_rows(shipped).set_index("row_id")["reason"]
-    for smd in shipped.loc[shipped["measure"] == "smd", "row_id"]:
-        assert smd not in plotted
-        assert excluded[smd].startswith("standardised mean difference")
-
-
-def test_every_row_is_either_plotted_or_excluded_with_a_reason(shipped):
-    plotted = set(comparators.forest_rows(book_results(), shipped)["row_id"])
-    excluded = comparators.excluded_rows(shipped)
-    assert (excluded["reason"].str.len() > 0).all()
-    assert plotted.isdisjoint(excluded["row_id"])
-    assert plotted | set(excluded["row_id"]) == set(shipped["row_id"]) | {"book_overall", "book_moderate", "book_severe"}
-
-
-def test_secondary_time_points_are_not_plotted(shipped):
-    assert "zang2023_placebo_9wk" not in set(comparators.forest_rows(book_results(), shipped)["row_id"])
-
-
-# --------------------------------------------------------------------------------------
-# Summaries for the prose
-# --------------------------------------------------------------------------------------
-
-
-def small_forest(tmp_path, estimates: list[str]) -> pd.DataFrame:
-    rows = [row(row_id=f"placebo_{i}", estimate=e) for i, e in enumerate(estimates)]
-    return comparators.forest_rows(book_results(overall=(0.6, 0.3, 0.9)), evidence.load(write_rows(tmp_path, rows)))
-
-
-def test_the_range_of_a_group_runs_from_the_largest_fall_to_the_smallest(tmp_path):
-    result = comparators.group_range(small_forest(tmp_path, ["-0.5", "-0.2", "-0.3"]), comparators.GROUP_RCT_PLACEBO)
-    assert (result.n_estimates, result.change_min, result.change_max) == (3, -0.5, -0.2)
-
-
-def test_an_empty_group_is_not_estimable(tmp_path):
-    result = comparators.group_range(small_forest(tmp_path, ["-0.5"]), comparators.GROUP_POOLED_CONTROLLED)
-    assert not result.estimable and result.change_min is None and "no estimate" in result.reason
-
-
-def test_the_book_is_compared_with_a_group_by_differences_and_ratios(tmp_path):
-    # Book change -0.6 against placebo arms -0.5 and -0.2: differences -0.1 and -0.4, ratios 1.2 and 3.
-    result = comparators.compare_book(small_forest(tmp_path, ["-0.5", "-0.2"]), comparators.GROUP_RCT_PLACEBO)
-    assert result.estimable and result.book_change == -0.6
-    assert (result.difference_min, result.difference_max) == (pytest.approx(-0.4), pytest.approx(-0.1))
-    assert (result.ratio_min, result.ratio_max) == (pytest.approx(1.2), pytest.approx(3.0))
-
-
-def test_no_ratio_is_given_against_a_comparator_of_the_other_sign(tmp_path):
-    result = comparators.compare_book(small_forest(tmp_path, ["-0.5", "0.1"]), comparators.GROUP_RCT_PLACEBO)
-    assert result.estimable and result.ratio_min is None and result.ratio_max is None
-    assert "same sign" in result.ratio_note
-    assert (result.difference_min, result.difference_max) == (pytest.approx(-0.7), pytest.approx(-0.1))
-
-
-def test_a_book_section_that_is_not_estimable_gives_no_comparison(shipped):
-    rows = comparators.forest_rows(book_results(overall=None), shipped)
-    result = comparators.compare_book(rows, comparators.GROUP_RCT_PLACEBO)
-    assert not result.estimable and result.book_change is None and "not estimable" in result.reason
-
-
-def test_one_meta_analysis_with_both_estimates_gives_the_controlled_share(shipped):
-    # PMID 33705413: MD vs control -0.87; pre/post in MSC arms -1.32.
-    gap = comparators.same_source_gap(comparators.forest_rows(book_results(), shipped), "pmid33705413")
-    assert gap.estimable and gap.gap == pytest.approx(-1.32 + 0.87)
-    assert gap.controlled_share == pytest.approx(0.87 / 1.32)
-
-
-def test_a_source_with_only_one_kind_of_estimate_has_no_gap(shipped):
-    gap = comparators.same_source_gap(comparators.forest_rows(book_results(), shipped), "kashbour2025")
-    assert not gap.estimable and gap.controlled_difference == -0.72 and gap.uncontrolled_change is None
-
-
-def test_summaries_are_plain_python_values(shipped):
-    rows = comparators.forest_rows(book_results(), shipped)
-    for result in (comparators.compare_book(rows, comparators.GROUP_RCT_PLACEBO), comparators.group_range(rows, comparators.GROUP_RCT_MSC),
-                   comparators.same_source_gap(rows, "pmid33705413"), comparators.stated_versus_means(shipped, "zang2022_msc")):
-        assert all(v is None or type(v) in (bool, int, float, str) for v in result.to_dict().values())
-
-
-# --------------------------------------------------------------------------------------
-# Tables of the chapter
-# --------------------------------------------------------------------------------------
-
-
-def test_the_evidence_table_cites_each_row_and_escapes_the_text(shipped):
-    table = present_evidence.evidence_table(shipped)
-    assert table.count("\n") == len(shipped) + 1
-    for key in set(shipped["citation_key"]):
-        assert "{cite:t}`" + key + "`" in table
-    assert "dose &gt;=1e9 vs &lt;1e9 cells" in table  # '<' and '>' never become HTML
-
-
-def test_the_flags_table_lists_every_flagged_row_in_words(shipped):
-    table = present_evidence.flags_table(shipped)
-    assert table.count("\n") == int((shipped["flags"] != "").sum()) + 1
-    assert "stated change differs from the difference of the reported means" in table
-
-
-def test_the_gaps_table_says_what_each_row_lacks(shipped):
-    table = present_evidence.gaps_table(shipped)
-    assert "| skyler2015\\_placebo | Skyler 2015, placebo arm | estimate, follow-up level |" in table
-    assert "zang2022" not in table
-
-
-def test_the_share_of_two_separately_pooled_estimates_is_said_to_be_approximate(shipped):
-    section = {"estimable": True, "reason": None, "n": 61, "mean_reduction": 0.79, "ci95_low": 0.5, "ci95_high": 1.07}
-    results = {"sections": {name: dict(section) for name in ("overall", "moderate", "severe")}}
-    gap = comparators.same_source_gap(comparators.forest_rows(results, shipped), "pmid33705413")
-    assert gap.estimable and gap.reason.startswith("Approximate")
-    assert gap.controlled_share == pytest.approx(-0.87 / -1.32)
-
-
-def test_a_reported_r_squared_is_read_from_the_row_notes(shipped):
-    assert comparators.reported_r_squared(shipped, "baselinehba1c2016_slope") == 0.19
-    assert comparators.value(shipped, "baselinehba1c2016_slope") == -0.44
-    with pytest.raises(KeyError):
-        comparators.reported_r_squared(shipped, "no_such_row")

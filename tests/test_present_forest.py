@@ -1,4 +1,6 @@
-"""Tests of lib/livingpaper/forest.py: the forest plot is drawn from the evidence file."""
+"""Tests of livingpaper.present.forest: the forest plot draws the rows that
+livingpaper.stats.comparators.forest_rows builds from the evidence file (data/evidence.csv)
+and this build's results, and nothing else."""
 from __future__ import annotations
 
 import matplotlib
@@ -7,18 +9,16 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from livingpaper import parameters, paths
-from livingpaper.inputs import cohort as dataset
-from livingpaper.inputs import evidence
-from livingpaper.present import forest
-from livingpaper.present.figures import STYLE, save_figure
-from livingpaper.results import document
+from livingpaper import parameters, paths  # noqa: E402
+from livingpaper.inputs import cohort as dataset  # noqa: E402
+from livingpaper.inputs import evidence  # noqa: E402
+from livingpaper.present import forest  # noqa: E402
+from livingpaper.present.figures import STYLE, save_figure  # noqa: E402
+from livingpaper.results import document  # noqa: E402
 from livingpaper.stats import comparators  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-
-  # noqa: E402
 
 
 def results_of(mean_reduction=0.8, low=0.5, high=1.1, severe=None) -> dict:

@@ -1,8 +1,11 @@
-"""Citation metadata, bibliography, the "How to cite" page and the STROBE checklist.
+"""The book's metadata files: citation metadata (CITATION.cff, .zenodo.json), the bibliography
+(references*.bib, and the paper's reference list in it), and the STROBE checklist page.
 
 CITATION.cff is validated with cffconvert, the Citation File Format project's own tool,
 against the official CFF 1.2.0 JSON schema that it ships; .zenodo.json is checked against
-the conversion cffconvert makes of CITATION.cff, so the two descriptions cannot drift.
+the conversion cffconvert makes of CITATION.cff, so the two descriptions cannot drift. The
+"How to cite" page, which reads CITATION.cff and references.bib, is tested in
+tests/test_present_citation.py.
 """
 from __future__ import annotations
 
@@ -187,60 +190,6 @@ def test_every_reference_of_the_paper_is_cited_somewhere_in_the_book():
     cited = set().union(*cited_keys().values())
     cited_dois = {str(entry.fields.get("doi", "")).lower() for key, entry in bib_entries().items() if key in cited}
     assert sorted(set(dois) - cited_dois) == []
-
-
-# --- chapters/cite.md ------------------------------------------------------------------------
-
-def run_cite_page(tmp_path: Path, provenance: dict | None) -> str:
-    """Execute chapters/cite.md with papermill; all its Markdown output, joined."""
-    import jupytext
-    import papermill
-
-    notebook = tmp_path / "cite.ipynb"
-    jupytext.write(jupytext.read(paths.CHAPTERS_DIR / "cite.md"), notebook, fmt="ipynb")
-    parameters = {}
-    if provenance is not None:
-        (tmp_path / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
-        parameters["provenance_path"] = str(tmp_path / "provenance.json")
-    papermill.execute_notebook(str(notebook), str(notebook), parameters=parameters, kernel_name="python3",
-                               cwd=str(paths.CHAPTERS_DIR), progress_bar=False)
-    outputs = [o for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-               for o in cell.get("outputs", [])]
-    return "\n".join("".join(o["data"]["text/markdown"]) if "text/markdown" in o.get("data", {})
-                     else "".join(o.get("data", {}).get("text/plain", "")) for o in outputs)
-
-
-BUILD = {
-    "data": {"file": "clinic/cohort-2026.csv", "sha256": "5" * 64, "n_rows": 12, "reconstructed": False},
-    "parameters": {"moderate_min": 6.2, "severe_above": 8.0, "dose_cutoff_cells": 1e9},
-    "load_options": {}, "code": {"commit": "c0ffee" + "0" * 34, "dirty": False},
-    "python": "3.11.2", "platform": "Linux", "packages": {}, "command": ["livingpaper", "build"],
-    "built_at_utc": "2026-11-25T10:20:30+00:00",
-}
-
-
-def test_cite_page_gives_the_data_hash_and_commit_of_this_build_in_text_and_bibtex(tmp_path):
-    page = run_cite_page(tmp_path, BUILD)
-    bibtex = re.search(r"@misc\{livingpaper\d{4},.*?\n\}", page, re.S).group(0)
-    for value in ("5" * 64, "c0ffee" + "0" * 34, "clinic/cohort-2026.csv"):
-        assert value in bibtex
-        assert page.count(value) >= 3  # the reference, the BibTeX entry and the glued prose/table
-    assert "doi:10.37871/jbres2087" in bibtex
-    assert "uncommitted changes" not in page
-
-
-def test_cite_page_warns_when_the_build_came_from_a_dirty_tree(tmp_path):
-    page = run_cite_page(tmp_path, {**BUILD, "code": {"commit": "c0ffee" + "0" * 34, "dirty": True}})
-    assert "uncommitted changes" in page
-
-
-def test_cite_page_runs_outside_a_build_and_says_so(tmp_path):
-    page = run_cite_page(tmp_path, None)
-    assert "executed outside a build" in page
-    assert not re.search(r"\b[0-9a-f]{64}\b", page)  # no data hash where there is no build
-    # the paper's reference and BibTeX come from CITATION.cff and references.bib
-    assert "Matsuoka T, Hara Y, Itohara T, Ueda N, Nishimura K, Ryugo A, Kanai S, Kobayashi N." in page
-    assert "@article{matsuoka2025," in page
 
 
 # --- chapters/strobe.md ----------------------------------------------------------------------
