@@ -14,7 +14,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from livingpaper import paths
 
 PACKAGE = paths.LIB_DIR

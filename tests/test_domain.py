@@ -6,7 +6,6 @@ ten-patient fixture (tests/conftest.py), whose patients sit on the groups' bound
 from __future__ import annotations
 
 import pytest
-
 from conftest import cohort_frame
 from livingpaper import domain
 from livingpaper.parameters import Parameters

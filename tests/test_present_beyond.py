@@ -110,8 +110,8 @@ def test_ancova_and_regression_to_the_mean_agree_at_the_fitted_slope(reconstruct
     s = result.sections()
     slope = s["ancova"]["slope"]
     overall = populations.population(cohort, "overall", parameters.Parameters())
-    from livingpaper.stats import rtm as sensitivity
-    assert sensitivity.regression_to_mean(overall, 7.1, slope).residual_reduction == pytest.approx(
+    from livingpaper.stats import rtm
+    assert rtm.regression_to_mean(overall, 7.1, slope).residual_reduction == pytest.approx(
         s["ancova"]["adjusted_reduction"], rel=1e-10)
     # The severe group with r read off the slope, by hand: observed - (1 - b)(mean baseline - 7.1).
     severe = s["regression_to_mean"]

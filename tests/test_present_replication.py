@@ -14,8 +14,8 @@ from livingpaper.inputs import cohort as dataset
 from livingpaper.inputs import published
 from livingpaper.parameters import Parameters
 from livingpaper.present import figures
-from livingpaper.present import replication as report
-from livingpaper.results import document as analysis
+from livingpaper.present import replication as present_replication
+from livingpaper.results import document
 from livingpaper.stats import replication
 
 
@@ -30,8 +30,8 @@ def cohort_rows(spec: list[tuple[float, float]]) -> pd.DataFrame:
 def replicate(tmp_path, spec, params: Parameters = Parameters()) -> replication.Replication:
     """The replication of a cohort read through the real loader and the book's sections."""
     cohort = dataset.load(write_csv(tmp_path, cohort_rows(spec)))
-    sections = {name: analysis.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
-    sections["dose_comparison"] = analysis.dose_comparison(cohort, params).to_dict()
+    sections = {name: document.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
+    sections["dose_comparison"] = document.dose_comparison(cohort, params).to_dict()
     return replication.replicate(sections, cohort.analysed, params, reconstructed=False)
 
 
@@ -56,7 +56,7 @@ def test_a_larger_fall_from_higher_baselines_is_told_apart_as_case_mix(tmp_path)
     assert overall.verdict == "inconsistent" and "above" in overall.reason
     assert adjusted.extrapolated and adjusted.inside_prediction
     assert found.case_mix.baseline_mean > 9.5 and found.case_mix.severe_share > 0.9
-    sentence = report.at_paper_baseline_sentence(adjusted, overall).data
+    sentence = present_replication.at_paper_baseline_sentence(adjusted, overall).data
     assert "different case mix rather than a different effect" in sentence
 
 
@@ -67,15 +67,15 @@ def test_results_page_on_new_data_shows_the_verdict_instead_of_a_rounding_match(
     found = replicate(tmp_path, DID_NOT_FALL)
     fake = {"cohort": {}, "sections": {"overall": {"n": 30, "baseline_mean": 7.33, "post_mean": 7.33, "p": 1.0}}}
     comparison = published.comparison_table(published.load(), fake, sections=["overall"])
-    new = report.published_section(comparison, found.claims["overall"], reconstructed=False).data
+    new = present_replication.published_section(comparison, found.claims["overall"], reconstructed=False).data
     assert "| Replication |" in new and "**inconsistent**" in new and "differs" not in new
     assert "Match at the paper" not in new
-    old = report.published_section(comparison, found.claims["overall"], reconstructed=True).data
+    old = present_replication.published_section(comparison, found.claims["overall"], reconstructed=True).data
     assert "Match at the paper's precision" in old and "by construction" in old
-    assert report.published_versus(False) == "this cohort" and report.published_versus(True) == "reproduced"
+    assert present_replication.published_versus(False) == "this cohort" and present_replication.published_versus(True) == "reproduced"
     # Where the paper printed the claim's mean reduction itself, that row carries the verdict (no second row).
     severe = {"cohort": {}, "sections": {"severe": {"mean_reduction": 0.0, "p": 1.0}}}
-    rows = report.published_section(published.comparison_table(published.load(), severe, sections=["severe"]),
+    rows = present_replication.published_section(published.comparison_table(published.load(), severe, sections=["severe"]),
                                     found.claims["severe"], reconstructed=False).data.split("\n\n")[0].splitlines()
     assert len(rows) == 2 + 2 and "the claim" in rows[2] and "**inconsistent**" in rows[2]
 
@@ -84,24 +84,24 @@ def test_case_mix_table_escapes_text_from_the_data(tmp_path):
     found = replicate(tmp_path, LIKE_THE_PAPER)
     mix = found.case_mix.__class__(**{**found.case_mix.to_dict(), "sources": "<b>x</b>",
                                       "sources_not_in_paper": "<b>x</b>"})
-    table = report.case_mix_table(mix)
+    table = present_replication.case_mix_table(mix)
     assert "<b>" not in table and "&lt;b&gt;x&lt;/b&gt;" in table
 
 
 def test_the_introduction_on_new_data_says_it_is_a_replication_and_gives_the_verdicts(tmp_path):
     found = replicate(tmp_path, DID_NOT_FALL)
-    text = report.replication_intro(found, "clinic.csv").data
+    text = present_replication.replication_intro(found, "clinic.csv").data
     assert "**replication**" in text and "`clinic.csv`" in text
     assert text.count("**inconsistent**") == 3 and "**not assessable**" in text
     reconstructed = replication.Replication(**{**vars(found), "reconstructed": True})
-    assert "by construction" in report.replication_intro(reconstructed, "data/cohort.csv").data
+    assert "by construction" in present_replication.replication_intro(reconstructed, "data/cohort.csv").data
 
 
 def test_on_the_reconstructed_cohort_each_claim_says_agreement_is_by_construction(tmp_path):
     found = replicate(tmp_path, LIKE_THE_PAPER)
-    assert "These patients show what the paper reported" in report.replication_headline(found).data
+    assert "These patients show what the paper reported" in present_replication.replication_headline(found).data
     reconstructed = replication.Replication(**{**vars(found), "reconstructed": True})
-    text = report.replication_headline(reconstructed).data
+    text = present_replication.replication_headline(reconstructed).data
     assert text.count("By construction") == 3 and "These patients show" not in text
 
 

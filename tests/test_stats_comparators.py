@@ -20,7 +20,6 @@ from livingpaper.inputs import evidence
 from livingpaper.results import document
 from livingpaper.stats import comparators
 
-
 # --------------------------------------------------------------------------------------
 # Helpers: the shipped file as text, edited copies, and small hand-written evidence tables
 # --------------------------------------------------------------------------------------

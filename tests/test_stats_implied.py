@@ -10,6 +10,8 @@ References used:
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from livingpaper.inputs import published
@@ -119,3 +121,18 @@ def test_the_severe_moderate_difference_is_not_significant_at_any_feasible_size(
     p = stats.ttest_ind(sample(1.55, implied.sd_from_p(1.55, 13, 0.0122), 13),
                         sample(0.58, implied.sd_from_p(0.58, 48, 2e-7), 48), equal_var=False).pvalue
     assert row["difference_p_low"] - 1e-3 <= p <= row["difference_p_high"] + 1e-3
+
+
+def test_what_the_figures_imply_is_derived_once_and_anew_when_a_figure_changes(paper, monkeypatch):
+    calls = []
+    real = implied._implied_by_size
+    monkeypatch.setattr(implied, "_implied_by_size", lambda p, c=0.95: calls.append(1) or real(p, c))
+    monkeypatch.setattr(implied, "_DERIVED", {})
+    first = implied.implied_by_size(paper)
+    first.loc[0, "n_severe"] = -1  # a caller changing its copy changes nothing for the next
+    again = implied.implied_by_size(paper)
+    assert len(calls) == 1 and again.loc[0, "n_severe"] > 0
+    changed = dict(paper, figures=[dataclasses.replace(f, value=1.6) if f.id == "severe_mean_reduction" else f
+                                   for f in paper["figures"]])
+    implied.implied_by_size(changed)
+    assert len(calls) == 2

@@ -16,8 +16,7 @@ from conftest import write_csv
 from livingpaper import paths
 from livingpaper.inputs import cohort as dataset
 from livingpaper.parameters import Parameters
-from livingpaper.results import document as analysis
-from livingpaper.results import document as results_document
+from livingpaper.results import document
 from livingpaper.stats import paired as stats
 from livingpaper.stats import replication
 from scipy import stats as st
@@ -38,8 +37,8 @@ def cohort_rows(spec: list[tuple[float, float]]) -> pd.DataFrame:
 def replicate(tmp_path, spec, params: Parameters = Parameters()) -> replication.Replication:
     """The replication of a cohort read through the real loader and the book's sections."""
     cohort = dataset.load(write_csv(tmp_path, cohort_rows(spec)))
-    sections = {name: analysis.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
-    sections["dose_comparison"] = analysis.dose_comparison(cohort, params).to_dict()
+    sections = {name: document.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
+    sections["dose_comparison"] = document.dose_comparison(cohort, params).to_dict()
     return replication.replicate(sections, cohort.analysed, params, reconstructed=False)
 
 
@@ -155,8 +154,8 @@ def test_groups_defined_with_other_thresholds_than_the_papers_are_not_assessable
 def test_the_reconstructed_cohort_agrees_on_every_paired_claim_and_is_recorded_as_reconstructed():
     cohort = dataset.load(paths.DEFAULT_COHORT)
     params = Parameters()
-    sections = {name: analysis.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
-    sections["dose_comparison"] = analysis.dose_comparison(cohort, params).to_dict()
+    sections = {name: document.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
+    sections["dose_comparison"] = document.dose_comparison(cohort, params).to_dict()
     found = replication.replicate(sections, cohort.analysed, params, reconstructed=True)
     assert found.reconstructed is True
     assert found.verdicts() == {"overall": "consistent", "moderate": "consistent", "severe": "consistent",
@@ -267,23 +266,23 @@ def test_the_reduction_at_the_papers_baseline_needs_three_patients_and_two_basel
 
 def test_the_results_section_has_the_contract_fields_and_reads_back_unchanged(tmp_path):
     found = replicate(tmp_path, LIKE_THE_PAPER)
-    document = found.to_dict()
-    assert {"estimable", "reason", "reconstructed", "claims", "case_mix"} <= set(document)
-    assert list(document["claims"]) == ["overall", "moderate", "severe", "dose"]
-    for name, claim in document["claims"].items():
+    section = found.to_dict()
+    assert {"estimable", "reason", "reconstructed", "claims", "case_mix"} <= set(section)
+    assert list(section["claims"]) == ["overall", "moderate", "severe", "dose"]
+    for name, claim in section["claims"].items():
         assert REQUIRED <= set(claim), name
         assert claim["verdict"] in replication.VERDICTS
     assert {"baseline_mean", "severe_share", "dose_min_cells", "sources", "followup_median_months",
-            "at_paper_baseline"} <= set(document["case_mix"])
-    assert analysis.section({"sections": {"replication": document}}, "replication") == found
+            "at_paper_baseline"} <= set(section["case_mix"])
+    assert document.section({"sections": {"replication": section}}, "replication") == found
 
 
 def test_summary_lines_name_the_file_and_give_one_verdict_per_claim(tmp_path):
     found = replicate(tmp_path, DID_NOT_FALL)
     results = {"dataset": {"path": "clinic.csv"}, "sections": {"replication": found.to_dict()}}
-    lines = results_document.replication_summary_lines(results)
+    lines = document.replication_summary_lines(results)
     assert lines[0] == "Replication of Matsuoka et al. 2025 on clinic.csv:"
     assert len(lines) == 5 and "inconsistent" in lines[1] and "not assessable" in lines[4]
     reconstructed = {**results, "sections": {"replication": {**found.to_dict(), "reconstructed": True}}}
-    assert "by construction" in results_document.replication_summary_lines(reconstructed)[0]
-    assert results_document.replication_summary_lines({"sections": {}}) == []
+    assert "by construction" in document.replication_summary_lines(reconstructed)[0]
+    assert document.replication_summary_lines({"sections": {}}) == []

@@ -182,6 +182,14 @@ def points_span(low: float | None, high: float | None, decimals: int = 2) -> str
     return MISSING if low is None or high is None else f"{points(low, decimals)} to {points(high, decimals)}"
 
 
+def compact(x: float | None, decimals: int = 3) -> str:
+    """A number as a source writes it: at most ``decimals`` places, no trailing zeros,
+    typographic minus (``-0.250 -> "−0.25"``); ``"–"`` when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return MISSING
+    return minus(f"{float(x):.{decimals}f}".rstrip("0").rstrip("."))
+
+
 def signed_points(x: float) -> str:
     """A signed number of percentage points, two decimals, typographic minus: ``"+0.79"``."""
     return minus(f"{x:+.2f}")

@@ -7,8 +7,6 @@ paper reports (a mean given to two decimals matches any value that rounds to it;
 """
 from __future__ import annotations
 
-import hashlib
-
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,13 +51,10 @@ class PublishedFigure:
 
 
 def load(path: str | Path = paths.PUBLISHED_FIGURES) -> dict[str, Any]:
-    """Read ``published.yaml``: ``{"paper", "definitions", "figures": [PublishedFigure],
-    "sha256"}`` (the digest of the file's bytes: what was derived from these figures once
-    need not be derived again)."""
-    content = Path(path).read_bytes()
-    raw = yaml.safe_load(content.decode("utf-8"))
+    """Read ``published.yaml``: ``{"paper", "definitions", "figures": [PublishedFigure]}``."""
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
     raw["figures"] = [PublishedFigure(**fig) for fig in raw["figures"]]
-    raw["sha256"] = hashlib.sha256(content).hexdigest()
     return raw
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from livingpaper.formatting import MISSING, compact, minus
 from livingpaper.inputs.evidence import FLAG_SHORT, RtmAnchors, flags_of
 from livingpaper.present.markdown import escape, markdown_table
 from livingpaper.stats.comparators import EvidenceSummary
@@ -17,19 +18,12 @@ from livingpaper.stats.comparators import EvidenceSummary
 # --------------------------------------------------------------------------------------
 
 
-def _number(x: Any) -> str:
-    if x is None or pd.isna(x):
-        return "–"
-    text = f"{float(x):.3f}".rstrip("0").rstrip(".")
-    return text.replace("-", "−")
-
-
 def _published(row: pd.Series, column: str) -> str:
     """A number of a row as written in the file (typographic minus), or '–' when empty."""
     text = row.get(f"{column}_text")
     if isinstance(text, str):
-        return text.replace("-", "−") if text else "–"
-    return _number(row[column])
+        return minus(text) if text else MISSING
+    return compact(row[column])
 
 
 def _estimate_text(row: pd.Series) -> str:

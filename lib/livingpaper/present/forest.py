@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator
 
+from livingpaper.formatting import minus
 from livingpaper.inputs import evidence
 from livingpaper.present.figures import PRINT_RCPARAMS, STYLE
 from livingpaper.stats import comparators
@@ -54,16 +55,12 @@ _ZERO = "#8C8C8C"
 _NOTE_WRAP = 105  # characters per footnote line at 8 pt over 6.5 in
 
 
-def _minus(text: str) -> str:
-    return text.replace("-", "\u2212")
-
-
 def _value_text(row: pd.Series) -> str:
     if math.isnan(row["estimate"]):
         return "not estimable"
-    text = _minus(f"{row['estimate']:.2f}")
+    text = minus(f"{row['estimate']:.2f}")
     if row["has_ci"]:
-        text += _minus(f" ({row['ci_low']:.2f} to {row['ci_high']:.2f})")
+        text += minus(f" ({row['ci_low']:.2f} to {row['ci_high']:.2f})")
     else:
         text += " (no CI)"
     return text

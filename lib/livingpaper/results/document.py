@@ -193,10 +193,6 @@ def section(results: dict[str, Any], name: str):
     return SECTION_TYPES[name].from_dict(results["sections"][name])
 
 
-#: The name chapters written before :func:`section` used.
-section_result = section
-
-
 def beyond(results: dict[str, Any]) -> beyond_analyses.Beyond:
     """Every analysis beyond the paper, read back from the document."""
     return beyond_analyses.from_sections(results["sections"])
@@ -232,8 +228,3 @@ def of_build(results_path: str, data: Cohort | str, params: Parameters, reconstr
         with open(results_path, encoding="utf-8") as fh:
             return json.load(fh)
     return results(data if isinstance(data, Cohort) else load_cohort(data), params, reconstructed)
-
-
-#: The names chapters written before :func:`of_build` and :func:`section` used (the
-#: evidence chapter still does).
-results_of_build = of_build

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from livingpaper.domain import SECTIONS, SEVERITY_SECTIONS
 from livingpaper.errors import EvidenceError
 from livingpaper.inputs.evidence import PERCENT_MEASURES, POSITIVE_FELL, flags_of
 from livingpaper.stats.result import TidyResult
@@ -79,7 +80,6 @@ BLOCK_TITLES: dict[bool, str] = {
     True: "MSC minus control (controlled)",
 }
 
-_BOOK_SECTIONS = {"overall": "all patients", "moderate": "moderate group", "severe": "severe group"}
 
 FOREST_COLUMNS = ["block", "group", "label", "estimate", "ci_low", "ci_high", "has_ci", "controlled",
                   "sign_flipped", "flags", "row_id", "citation_key", "n", "k_studies", "note"]
@@ -160,7 +160,8 @@ def forest_rows(results: dict, evidence: pd.DataFrame) -> pd.DataFrame:
     """
     sections = _sections(results)
     out: list[dict[str, Any]] = []
-    for section, words in _BOOK_SECTIONS.items():
+    for section in SEVERITY_SECTIONS:
+        words = SECTIONS[section].label.lower()  # "all patients", "moderate group", ...
         if section not in sections:
             raise KeyError(f"results has no section {section!r}")
         s = sections[section]

@@ -89,13 +89,11 @@ _DERIVED: dict[tuple[str, str], Any] = {}
 
 
 def _once(what: str, published: dict[str, Any], compute):
-    """What is derived from the paper's figures, derived once per content of published.yaml
+    """What is derived from the paper's figures, derived once per content of the figures
     (a build's analysis, its caveats and its replication all ask for the same design and
-    table). A figures dict without a digest (made in a test) is derived every time."""
-    digest = published.get("sha256")
-    if digest is None:
-        return compute(published)
-    key = (what, digest)
+    table). The key is the figures' values themselves, so that figures changed in memory
+    are derived anew."""
+    key = (what, repr((published.get("definitions"), published["figures"])))
     if key not in _DERIVED:
         _DERIVED[key] = compute(published)
     found = _DERIVED[key]
