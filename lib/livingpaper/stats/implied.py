@@ -342,7 +342,7 @@ def _implied_by_size(published: dict[str, Any], confidence: float = 0.95) -> pd.
             t = mean_all * math.sqrt(n) / sd_all
             overall.append((sd_all, float(2 * _st.t.sf(abs(t), n - 1))))
         # Welch's p is monotone in each of these, so the corners give its range (a finer
-        # grid finds nothing outside: tests/test_consistency.py).
+        # grid finds nothing outside: tests/test_stats_consistency.py).
         diff_p = [float(_st.ttest_ind_from_stats(m_sev, sd_from_p(m_sev, n_sev, p_sev), n_sev, m_mod, s_mod, n_mod,
                                                  equal_var=False).pvalue)
                   for m_sev, p_sev, m_mod in itertools.product(sev_ends, sevp_ends, mod_ends)

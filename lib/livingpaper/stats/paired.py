@@ -289,7 +289,7 @@ def signed_rank_test(reduction: np.ndarray) -> tuple[float, float]:
     ``scipy.stats.permutation_test`` with the statistic (scipy's own R+, from
     ``scipy.stats.wilcoxon``) evaluated for all sign patterns at once: scipy evaluates it
     one pattern at a time, about a second at n = 13 against a hundredth. The p is the
-    same number (tests/test_stats.py compares the two on hundreds of samples).
+    same number (tests/test_stats_paired.py compares the two on hundreds of samples).
     """
     values = np.asarray(reduction, dtype=float)
     statistic = _st.wilcoxon(values, zero_method="wilcox", alternative="two-sided", method="asymptotic").statistic
