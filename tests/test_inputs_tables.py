@@ -182,3 +182,15 @@ def test_the_hash_is_of_the_bytes_that_were_read(tmp_path):
 
     assert cohort.sha256 == hashlib.sha256(before).hexdigest()
     assert cohort.data["patient_id"].iloc[0] == "P01"
+
+
+def test_a_field_too_large_for_a_csv_reader_is_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + '\nP1,"' + "x" * 200_000 + '",6.5,1000000000,adipose,12\n')
+    assert "cannot be read as text (CSV)" in problem(path)
+
+
+def test_a_password_protected_workbook_is_named_as_a_possibility(tmp_path):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)  # an OLE2 container, as Excel encrypts
+    assert "password-protected" in problem(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import html as htmllib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -518,3 +519,13 @@ def test_a_read_only_out_ends_in_one_clear_line(small_csv, small_disk):
                            "--out", str(small_disk / "book")], capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
     assert "not allowed to write" in proc.stderr and "read-only" in proc.stderr.lower()
+
+
+def test_a_file_name_that_is_not_utf8_is_written_to_every_record_as_utf8(tmp_path):
+    data = tmp_path / os.fsdecode(b"clinic\xff.csv")  # bytes of another system's encoding
+    data.write_text(SMALL_COHORT, encoding="utf-8")
+    out = tmp_path / "book"
+    pipeline.build(data, out, log=lambda _: None)
+    for record in ("results.json", "provenance.json", "changes.json"):
+        json.loads((out / record).read_bytes().decode("utf-8"))  # strict UTF-8
+    assert json.loads((out / "results.json").read_text())["dataset"]["path"] == "clinic\ufffd.csv"

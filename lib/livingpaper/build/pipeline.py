@@ -50,10 +50,14 @@ def is_reconstruction(cohort) -> bool:
 
 
 def _display_path(path: Path) -> str:
+    """The data file as the book names it: relative to the checkout, else its name; bytes
+    that are not UTF-8 (a name from another system) shown as U+FFFD, so that every record
+    can be written as UTF-8."""
     try:
-        return str(path.resolve().relative_to(paths.ROOT))
+        shown = str(path.resolve().relative_to(paths.ROOT))
     except ValueError:
-        return path.name
+        shown = path.name
+    return os.fsencode(shown).decode("utf-8", errors="replace")
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.metadata
+import os
 import platform
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def record(results: dict[str, Any], command: list[str], load_options: dict[str, 
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),
-        "command": command,
+        # A file name's bytes that are not UTF-8 become U+FFFD: the record is written as UTF-8.
+        "command": [os.fsencode(part).decode("utf-8", errors="replace") for part in command],
         "built_at_utc": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
     }

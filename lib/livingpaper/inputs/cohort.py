@@ -409,7 +409,8 @@ def save(cohort: Cohort, folder: str | Path) -> Path:
     cohort.data.to_parquet(folder / PREPARED_DATA, index=False)
     meta = {"path": str(cohort.path), "sha256": cohort.sha256, "n_rows": cohort.n_rows,
             "excluded": cohort.excluded, "notes": cohort.notes}
-    (folder / PREPARED_META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # ASCII: a file name from another system (bytes that are not UTF-8) survives as \udcXX escapes.
+    (folder / PREPARED_META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return folder
 
 

@@ -99,13 +99,20 @@ def read(content: bytes, file_name: str, wanted: Iterable[str]) -> Table:
     kind = ("xlsx" if content.startswith(_ZIP) else "xls" if content.startswith(_OLE2)
             else "parquet" if content.startswith(_PARQUET) else "csv")
     if kind == "xls":
-        raise TableProblem("is an old Excel workbook (.xls); save it as .xlsx or as CSV UTF-8")
+        raise TableProblem("is an old Excel workbook (.xls) or a password-protected one; save it, without a "
+                           "password, as .xlsx or as CSV UTF-8")
     notes = []
     suffix = Path(file_name).suffix.lower()
     if suffix and suffix not in _FORMAT_SUFFIXES[kind]:
         notes.append(f"the file is named {terminal(suffix)} but holds {_FORMAT_NAMES[kind]}: read as {_FORMAT_NAMES[kind]}")
     reader = {"xlsx": _read_xlsx, "parquet": _read_parquet, "csv": _read_csv}[kind]
-    table = reader(content, wanted)
+    try:
+        table = reader(content, wanted)
+    except TableProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file makes a parser say, in one line
+        raise TableProblem(f"cannot be read as {_FORMAT_NAMES[kind]} ({terminal(type(exc).__name__)}: "
+                           f"{terminal(str(exc))[:200]})") from None
     table.notes[:0] = notes
     _check_names(table.names)
     return table
