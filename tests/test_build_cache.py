@@ -1,4 +1,5 @@
-"""Invalidation rules of the chapter cache: a stale result must never be served.
+"""Invalidation rules of the chapter cache (livingpaper.build.cache): a stale result must
+never be served.
 
 Unit tests of the keys, then rebuilds of a real book in which one input changes at a
 time, checking which chapters were executed again (build.json of the book).
@@ -122,24 +123,29 @@ def test_the_book_key_changes_with_every_input_of_the_no_change_shortcut(tmp_pat
     # The shortcut that skips a build must see any change: templates, library, data,
     # parameters, the book's own files.
     identity, common = {"sha256": "a" * 64, "hba1c_unit": "ngsp"}, {"data_name": "d.csv", "severe_above": 8.0}
-    base = pipeline._book_key(identity, common, pdf=False)
-    assert pipeline._book_key(identity, common, pdf=False) == base
-    assert pipeline._book_key({**identity, "sha256": "b" * 64}, common, pdf=False) != base
-    assert pipeline._book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
-    assert pipeline._book_key(identity, common, pdf=True) != base
+    base = cache.book_key(identity, common, pdf=False)
+    assert cache.book_key(identity, common, pdf=False) == base
+    assert cache.book_key({**identity, "sha256": "b" * 64}, common, pdf=False) != base
+    assert cache.book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
+    assert cache.book_key(identity, common, pdf=True) != base
     for folder, attribute, owner, edit in ((paths.CHAPTERS_DIR, "CHAPTERS_DIR", paths, "methods.md"),
                                            (cache.LIB_DIR, "LIB_DIR", cache, "present/paired.py")):
         copy = tmp_path / attribute
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
         monkeypatch.setattr(owner, attribute, copy)
-        assert pipeline._book_key(identity, common, pdf=False) == base  # same content, same key
+        assert cache.book_key(identity, common, pdf=False) == base  # same content, same key
         (copy / edit).write_text((copy / edit).read_text() + "\n# one line more\n")
-        assert pipeline._book_key(identity, common, pdf=False) != base, edit
+        assert cache.book_key(identity, common, pdf=False) != base, edit
         monkeypatch.undo()
 
 
 # --------------------------------------------------------------------------- rebuilds
 
+
+
+def declared(chapter: book.Chapter) -> tuple[str, ...]:
+    """The parameters a chapter's template declares."""
+    return cache.declared_parameters(paths.CHAPTERS_DIR / chapter.template)
 
 
 def executed(out: Path) -> set[str]:
@@ -150,7 +156,7 @@ ALL = {c.name for c in book.CHAPTERS if c.execute}
 # Chapters that show this build's records (provenance, changes) depend on something new in
 # every build, so every rebuild executes them.
 RECORDS = {c.name for c in book.CHAPTERS if c.execute and
-           {"provenance_path", "changes_path"} & set(pipeline._declared_parameters(c))}
+           {"provenance_path", "changes_path"} & set(declared(c))}
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +212,7 @@ def test_changed_template_re_executes_that_chapter_and_the_build_records_only(fi
 def test_changed_parameter_re_executes_every_chapter_that_declares_it(first_build):
     data, out = first_build
     pipeline.build(data, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    declaring = {c.name for c in book.CHAPTERS if c.execute and "severe_above" in pipeline._declared_parameters(c)}
+    declaring = {c.name for c in book.CHAPTERS if c.execute and "severe_above" in declared(c)}
     assert declaring and declaring <= executed(out)
     results = json.loads((out / "results.json").read_text())
     assert results["sections"]["severe"]["n"] == 2  # 9.1 and 9.6: the new threshold was used
@@ -218,7 +224,7 @@ def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp
     changed = tmp_path / "small.csv"  # same name, one value different
     changed.write_text(data.read_text().replace("A01,6.4,6.1", "A01,6.4,5.1"))
     pipeline.build(changed, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    reading = {c.name for c in book.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
+    reading = {c.name for c in book.CHAPTERS if c.execute and "data_path" in declared(c)}
     assert reading and reading | RECORDS == executed(out)
     overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
     assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(

@@ -66,7 +66,7 @@ def test_the_book_is_byte_for_byte_what_jupyter_book_build_makes(tmp_path, book_
     out = tmp_path / "book"
     pipeline.build(book_csv, out, log=lambda _: None, jobs=2)
     source = tmp_path / "source"
-    for f in pipeline._book_files():
+    for f in build_book.files():
         target = source / f.relative_to(paths.ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, target)

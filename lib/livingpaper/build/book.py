@@ -1,11 +1,15 @@
-"""The book's chapters: for each page, its template, where it goes and its parameters.
+"""The book: its chapters (for each page, its template, where it goes and its parameters)
+and the files it is rendered with besides them.
 
-``_toc.yml`` lists the same pages in the same order (tests/test_pipeline.py checks it).
+``_toc.yml`` lists the same pages in the same order (tests/test_build_book.py checks it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from livingpaper import paths
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,11 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("cite", "cite.md", "chapters/cite"),
     Chapter("references", "references.md", "chapters/references", execute=False),
 )
+
+
+def files() -> list[Path]:
+    """The files of the book besides its chapters: configuration, bibliography, styles,
+    local Sphinx extensions."""
+    root = paths.ROOT
+    return sorted([root / "_config.yml", root / "_toc.yml", *root.glob("*.bib"),
+                   *(p for p in (root / "_static").glob("*") if p.is_file()), *(root / "_ext").glob("*.py")])
