@@ -1,4 +1,5 @@
-"""What changed between two builds: every differing value, and the ones that matter flagged."""
+"""What changed between two builds (livingpaper.build.changes): every differing value, and the
+ones that matter flagged."""
 from __future__ import annotations
 
 from livingpaper.build import changes
