@@ -13,6 +13,8 @@ Every case builds the book with the real command line into a fresh output folder
     chapters concurrently gives on its own;
   * `make book` as it is (several at once, warm kernels, the renderer reading pages as
     their chapters finish);
+  * the plain executor (`--executor plain`): papermill with a new kernel per chapter, one
+    after another, then the `jupyter-book build` command, as Jupyter's tools come;
   * a rebuild of that book with nothing changed;
   the 61-patient cases are repeated (`--repeat`, interleaved so that a slow spell of the
   machine does not fall on one case) and the median is shown;
@@ -56,6 +58,7 @@ SMALL_CASES = (
     ("parallel_fresh", ["--fresh-kernels"], True),
     ("default", [], True),
     ("rebuild", [], False),  # into the folder the default case has just built
+    ("plain", ["--executor", "plain"], True),
 )
 LABELS = {
     "reference": "61 patients: one after another, new-process kernels (reference)",
@@ -63,6 +66,7 @@ LABELS = {
     "parallel_fresh": "61 patients: parallel, new-process kernels",
     "default": "61 patients: make book (parallel, warm kernels)",
     "rebuild": "61 patients: rebuild with nothing changed",
+    "plain": "61 patients: plain executor (--executor plain)",
 }
 
 
@@ -141,6 +145,7 @@ def main() -> None:
             "parallel_fresh": f"{small['parallel_fresh'][0] / ref:.2f} x reference",
             "default": f"{book / ref:.2f} x reference (goal <= 0.60); {book / warm:.2f} x warm one-after-another",
             "rebuild": f"{small['rebuild'][0] / book:.3f} x make book (goal <= 0.10)",
+            "plain": f"{small['plain'][0] / ref:.2f} x reference; {small['plain'][0] / book:.1f} x make book",
         }
         for name, _, _ in SMALL_CASES:
             wall, mem, spread = small[name]

@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--fresh-kernels", action="store_true",
                        help="start every chapter's kernel as a new Python process instead of forking it "
                             "from one that has imported the libraries already (slower; same outputs)")
+    build.add_argument("--executor", choices=pipeline.EXECUTORS, default=pipeline.EXECUTORS[0],
+                       help="fast (default): chapters executed several at once in warm kernels, the book "
+                            "rendered while they execute; plain: papermill with a new kernel per chapter, one "
+                            "after another, then jupyter-book build, as Jupyter's tools do (slower; same book)")
 
     validate = sub.add_parser("validate", help="check a data file without building")
     validate.add_argument("--data", type=Path, required=True)
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         params = Parameters(args.moderate_min, args.severe_above, args.dose_cutoff_cells)
         pipeline.build(args.data, args.out, params, command=["livingpaper", *(argv or sys.argv[1:])],
                        hba1c_unit=args.hba1c_unit, allow_identifiers=args.allow_identifiers, jobs=args.jobs,
-                       force=args.force, pdf=args.pdf, fresh_kernels=args.fresh_kernels)
+                       force=args.force, pdf=args.pdf, fresh_kernels=args.fresh_kernels, executor=args.executor)
         return 0
     except DataError as exc:
         for line in exc.problems:

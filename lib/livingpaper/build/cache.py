@@ -17,6 +17,9 @@ re-executing:
 The execution order, timing metadata and machine paths are not part of a key: papermill
 writes timing into cells, which is why Jupyter's own cache never hits for papermill
 notebooks (DESIGN.md, known pitfalls).
+
+Before any of that, :func:`book_key` hashes every input of the whole book without parsing
+any of it: equal to the key of the book in OUT, nothing changed and the build stops there.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from livingpaper import paths
-from livingpaper.build import provenance
+from livingpaper.build import book, provenance
 from livingpaper.hashing import digest
 
 PACKAGE = "livingpaper"
@@ -202,4 +205,36 @@ def chapter_key(template: Path, substitutions: dict[str, str], parameters: dict[
         "library": {m: digest(files[m].read_bytes()) for m in modules},
         "shared_inputs": shared,
         "environment": environment,
+    })
+
+
+def chapter_keys(parameters: dict[str, Any], identities: dict[str, Any]) -> dict[str, str]:
+    """The key of every executed chapter, given the parameters of the build (``parameters``:
+    what every chapter is given, before its own). ``identities`` replaces parameter values
+    that are machine paths by what they stand for (the data file's hash, a record's content)."""
+    shared, environment = shared_inputs_digest(), environment_digest()
+    keys = {}
+    for chapter in book.CHAPTERS:
+        if not chapter.execute:
+            continue
+        template = paths.CHAPTERS_DIR / chapter.template
+        wanted = {**parameters, **chapter.parameters}
+        values = {k: identities.get(k, wanted[k]) for k in declared_parameters(template) if k in wanted}
+        keys[chapter.name] = chapter_key(template, {"title": chapter.title, "name": chapter.name}, values,
+                                         shared, environment)
+    return keys
+
+
+def book_key(data_identity: dict[str, Any], stable_parameters: dict[str, Any], pdf: bool) -> str:
+    """Everything any chapter or the rendering can depend on, hashed without parsing any
+    of it: every template, every library module, the data and parameters, the shared
+    inputs, the environment and the book's files. Equal keys mean nothing changed; any
+    difference re-checks chapter by chapter (:func:`chapter_keys`, exact but slower)."""
+    folders = {"chapters": (paths.CHAPTERS_DIR, paths.CHAPTERS_DIR.rglob("*.md")),
+               "lib": (LIB_DIR, module_files().values()), "book": (paths.ROOT, book.files())}
+    return digest({
+        "files": {f"{name}/{f.relative_to(top)}": digest(f.read_bytes())
+                  for name, (top, files) in folders.items() for f in sorted(files) if f.is_file()},
+        "data": data_identity, "parameters": stable_parameters, "pdf": pdf,
+        "shared_inputs": shared_inputs_digest(), "environment": environment_digest(),
     })

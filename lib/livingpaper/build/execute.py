@@ -5,6 +5,8 @@ executed by papermill with the build's parameters in a kernel of its own. Chapte
 independent of each other, so ``jobs`` of them execute at once, each in a worker process
 with its own papermill client and kernel; the kernels talk over Unix sockets (no ports to
 collide on) and are forked from the build's warm kernel server (:mod:`livingpaper.build.kernels`).
+The plain executor (:mod:`livingpaper.build.executors`) uses the same functions with
+``jobs = 1`` and papermill's own kernel manager.
 """
 from __future__ import annotations
 
@@ -60,16 +62,19 @@ def prepare(chapter: Chapter, book_dir: Path) -> Path:
     return target
 
 
-def execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> None:
-    """Execute one prepared notebook in place with the parameters it declares."""
+def execute(chapter: Chapter, notebook: Path, common: dict[str, Any],
+            kernel_manager_class: type | None = kernels.IpcKernelManager) -> None:
+    """Execute one prepared notebook in place with the parameters it declares, its kernel
+    started by ``kernel_manager_class`` (None: papermill's own, a new process on TCP ports)."""
     declared = papermill.inspect_notebook(str(notebook))
     wanted = {**common, **chapter.parameters}
     params = {k: v for k, v in wanted.items() if k in declared}
+    manager = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
     try:
         papermill.execute_notebook(
             str(notebook), str(notebook), parameters=params, kernel_name=KERNEL_NAME,
             cwd=str(notebook.parent), progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            kernel_manager_class=kernels.IpcKernelManager,
+            **manager,
         )
     except papermill.PapermillExecutionError as exc:
         raise BuildError(
@@ -99,9 +104,10 @@ def longest_first(work: list[tuple[Chapter, Path]], seconds: dict[str, float]) -
     return sorted(work, key=lambda item: rank.get(item[0].name, len(rank)))
 
 
-def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any]) -> float:
+def _timed_execute(chapter: Chapter, notebook: Path, common: dict[str, Any],
+                   kernel_manager_class: type | None) -> float:
     t0 = time.perf_counter()
-    execute(chapter, notebook, common)
+    execute(chapter, notebook, common, kernel_manager_class)
     return time.perf_counter() - t0
 
 
@@ -132,11 +138,13 @@ def close_pool(pool: concurrent.futures.ProcessPoolExecutor, failed: bool) -> No
 
 def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: int,
                 log: Callable[[str], None], on_executed: Callable[[Chapter], None] | None = None,
-                pool: concurrent.futures.Executor | None = None) -> dict[str, float]:
+                pool: concurrent.futures.Executor | None = None,
+                kernel_manager_class: type | None = kernels.IpcKernelManager) -> dict[str, float]:
     """Execute the chapters in the order given, ``jobs`` at a time (chapters are independent
-    of each other), in ``pool`` (default: a new :func:`worker_pool`; one of ``jobs`` workers);
-    returns the seconds each took. ``on_executed`` is called with each chapter as soon as its notebook is final (the
-    renderer reads it then)."""
+    of each other), in ``pool`` (default: a new :func:`worker_pool`; one of ``jobs`` workers;
+    with ``jobs = 1``, in this process); returns the seconds each took. ``on_executed`` is
+    called with each chapter as soon as its notebook is final (the renderer reads it then);
+    ``kernel_manager_class`` is :func:`execute`'s."""
     started, done = time.perf_counter(), 0
     timings: dict[str, float] = {}
 
@@ -150,14 +158,14 @@ def execute_all(work: list[tuple[Chapter, Path]], common: dict[str, Any], jobs: 
 
     if jobs <= 1 or len(work) <= 1:
         for chapter, notebook in work:
-            report(chapter, _timed_execute(chapter, notebook, common))
+            report(chapter, _timed_execute(chapter, notebook, common, kernel_manager_class))
         return timings
     own = pool is None
     pool = pool or worker_pool(jobs)
     failed = True
     try:
         # A pool of `jobs` workers takes the chapters in the order submitted, `jobs` at a time.
-        futures = {pool.submit(_timed_execute, c, nb, common): c for c, nb in work}
+        futures = {pool.submit(_timed_execute, c, nb, common, kernel_manager_class): c for c, nb in work}
         try:
             for future in concurrent.futures.as_completed(futures):
                 report(futures[future], future.result())

@@ -18,7 +18,7 @@ A forked kernel behaves as a freshly launched one because:
 - the server runs the same interpreter with the same environment, hash seed included; a
   request for another interpreter or environment is refused and that kernel is launched
   the usual way (:class:`ForkingProvisioner` falls back to jupyter_client's own launcher);
-- ``tests/test_kernels.py`` executes chapters both ways and compares their outputs.
+- ``tests/test_build_kernels.py`` executes chapters both ways and compares their outputs.
 
 Forking is POSIX only; elsewhere, or with ``--fresh-kernels``, every kernel is launched as
 a new process as before. The protocol, over a Unix socket: the client sends one JSON line

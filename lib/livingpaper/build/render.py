@@ -9,7 +9,10 @@ sets up the theme at once, then reads each page as soon as its chapter has execu
 (pages are read in Sphinx's own order; a page still executing is waited for). Only
 writing the pages waits for the last chapter. The pages are read from the same files in
 the same order as by ``jupyter-book build``, so the book is the same
-(tests/test_render.py compares the two).
+(tests/test_build_render.py compares the two).
+
+The plain executor renders with :func:`jupyter_book_build` instead: the ``jupyter-book
+build`` command itself, once every chapter has executed.
 """
 from __future__ import annotations
 
@@ -66,12 +69,7 @@ class Renderer:
         finally:
             self._log.close()
         if self.process.returncode != 0:
-            log = without_colours(self.log_path.read_text(encoding="utf-8", errors="replace")).strip().splitlines()
-            full = [line for line in log if "No space left on device" in line]
-            if full:
-                raise BuildError(f"Jupyter Book failed: {terminal(full[-1].strip())}")
-            problems = [line for line in log if "WARNING" in line or "ERROR" in line] or log[-15:]
-            raise BuildError("Jupyter Book failed:\n" + "\n".join(terminal(p) for p in problems[:20]))
+            raise _failure(self.log_path)
         return self.out_dir / "_build" / self.builder
 
     def cancel(self) -> None:
@@ -82,9 +80,41 @@ class Renderer:
         self._log.close()
 
 
+def _failure(log_path: Path) -> BuildError:
+    """Why Jupyter Book failed, from its log: Sphinx's warnings and errors (else the end of
+    the log), or the one line that says the disk is full."""
+    log = without_colours(log_path.read_text(encoding="utf-8", errors="replace")).strip().splitlines()
+    full = [line for line in log if "No space left on device" in line]
+    if full:
+        return BuildError(f"Jupyter Book failed: {terminal(full[-1].strip())}")
+    problems = [line for line in log if "WARNING" in line or "ERROR" in line] or log[-15:]
+    return BuildError("Jupyter Book failed:\n" + "\n".join(terminal(p) for p in problems[:20]))
+
+
 def sphinx(book_dir: Path, out_dir: Path, builder: str = "html") -> Path:
     """Render the executed book now; returns the folder of the output."""
     return Renderer(book_dir, out_dir, builder).render()
+
+
+#: ``jupyter-book`` as its console script runs it (the script may not be on PATH).
+_JUPYTER_BOOK = "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
+
+
+def jupyter_book_build(book_dir: Path, out_dir: Path, builder: str = "html") -> Path:
+    """``jupyter-book build BOOK --path-output OUT --builder BUILDER -W --keep-going``: the
+    command's own function, unchanged, in a process of its own that ends with the build;
+    returns the folder of the output. Raises BuildError with Sphinx's warnings."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / f"{builder}.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        # run() kills the process if the build is interrupted while it waits.
+        proc = subprocess.run([sys.executable, "-c", _JUPYTER_BOOK, "build", str(book_dir), "--path-output",
+                               str(out_dir), "--builder", builder, "--warningiserror", "--keep-going"],
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                              **processes.popen_options())
+    if proc.returncode != 0:
+        raise _failure(log_path)
+    return out_dir / "_build" / builder
 
 
 def _render_when_ready(book_dir: Path, out_dir: Path, builder: str, order: list[str]) -> int:
@@ -144,16 +174,23 @@ def chromium() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
-def pdf(book_dir: Path, sphinx_dir: Path, target: Path) -> None:
-    """The whole book as one PDF: the single-page HTML book printed by headless Chromium
-    (numbered chapters, figures and tables, bibliography; print styles in _static/print.css)."""
-    import yaml
-
+def pdf_printer() -> str:
+    """The Chromium that prints the PDF; BuildError if there is none (asked before the
+    single-page book is rendered for nothing)."""
     browser = chromium()
     if browser is None:
         raise BuildError("the PDF needs Chromium, which is not installed: `make pdf` installs it "
                          "(apt-get install chromium)")
-    single = sphinx(book_dir, sphinx_dir, "singlehtml")
+    return browser
+
+
+def pdf(book_dir: Path, single: Path, target: Path) -> None:
+    """The whole book as one PDF: the single-page HTML book (``single``, the output folder
+    of the ``singlehtml`` builder) printed by headless Chromium (numbered chapters, figures
+    and tables, bibliography; print styles in _static/print.css)."""
+    import yaml
+
+    browser = pdf_printer()
     root = yaml.safe_load((book_dir / "_toc.yml").read_text(encoding="utf-8"))["root"]
     # The single page is written where the root chapter lives, but its links are relative
     # to the top of the output: printed from there, images and styles resolve.

@@ -1,6 +1,8 @@
-"""A build stopped by real signals: Ctrl-C, SIGTERM, kill -9, at the analysis or while
-chapters execute. Whatever stops it, every process it started ends with it, it says so in
-one line (exit 130 for Ctrl-C, 128 + n for signal n), and the previous book stays whole.
+"""A build stopped by real signals (livingpaper.cli, livingpaper.build.pipeline and
+livingpaper.build.processes): Ctrl-C, SIGTERM, kill -9, at the analysis or while chapters
+execute, with either executor. Whatever stops it, every process it started ends with it,
+it says so in one line (exit 130 for Ctrl-C, 128 + n for signal n), and the previous book
+stays whole.
 
 Each test runs ``livingpaper build`` as a user would, in a session of its own (Ctrl-C is
 sent to the whole process group, as a terminal does), and watches its process tree.
@@ -150,5 +152,32 @@ def test_sigterm_during_the_analysis_of_a_large_cohort_stops_the_analysis_proces
     build.wait_for(analysing)
     returncode, stderr = build.stop(signal.SIGTERM)
     assert returncode == 128 + signal.SIGTERM, stderr
+    assert build.survivors() == []
+    assert tree_hash(out) == before
+
+
+def kernel_running(children) -> bool:
+    """Is a chapter's kernel (a new process, under the plain executor) running?"""
+    for child in children:
+        try:
+            if "ipykernel_launcher" in " ".join(child.cmdline()):
+                return True
+        except psutil.Error:  # gone meanwhile
+            pass
+    return False
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
+def test_a_plain_build_stopped_while_a_chapter_executes_leaves_no_process_and_the_previous_book(previous_book,
+                                                                                               signum, code):
+    data, out = previous_book
+    before = tree_hash(out)
+    build = Build("--data", str(data), "--out", str(out), "--force", "--executor", "plain")
+    build.wait_for(kernel_running)
+    returncode, stderr = build.stop(signum)
+    assert returncode == code
+    if signum == signal.SIGINT:
+        assert stderr.strip().splitlines() == [stderr.strip()], stderr  # one line, no traceback
+        assert "interrupted (Ctrl-C)" in stderr and "previous book was left as it was" in stderr
     assert build.survivors() == []
     assert tree_hash(out) == before

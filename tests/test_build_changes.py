@@ -1,8 +1,8 @@
-"""What changed between two builds: every differing value, and the ones that matter flagged."""
+"""What changed between two builds (livingpaper.build.changes): every differing value, and the
+ones that matter flagged."""
 from __future__ import annotations
 
 from livingpaper.build import changes
-from livingpaper.present import record as report
 
 
 def results(p: float, estimable: bool = True, n: int = 10, excluded=None) -> dict:
@@ -49,15 +49,3 @@ def test_summary_lists_flagged_changes_first():
     assert lines[0].startswith("2 value(s) changed")
     assert "sections.severe.p" in lines[1] and "now significant" in lines[1]
     assert "sections.severe.n: 10 -> 12" in lines[2]
-
-
-def test_changes_page_lists_flagged_changes_and_shortens_hashes():
-    found = changes.compare(results(0.2), results(0.01))
-    record = {"previous_build": {"built_at_utc": "2026-01-01T00:00:00+00:00", "data_file": "a.csv",
-                                 "data_sha256": "f" * 64, "commit": None},
-              "changes": [c.to_dict() for c in found]
-              + [{"key": "dataset.sha256", "old": "a" * 64, "new": "b" * 64, "note": ""}]}
-    page = report.changes_report(record)
-    assert "What matters most" in page and "now significant" in page
-    assert "a" * 64 not in page and "aaaaaaaaaaaa…" in page
-    assert report.changes_report(None).startswith("This is the first build")

@@ -1,4 +1,5 @@
-"""End to end: the real pipeline (papermill + Jupyter Book) on a small cohort.
+"""The build end to end (livingpaper.build.pipeline): the real phases, papermill and
+Jupyter Book, on small cohorts, degenerate cohorts and hostile names, folders and disks.
 
 The expected numbers are computed here with statsmodels and numpy, independently of
 livingpaper.stats, and compared with what the build wrote to results.json.
@@ -19,10 +20,9 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-import yaml
 from livingpaper import errors, paths
 from livingpaper import parameters as analysis
-from livingpaper.build import book, pipeline
+from livingpaper.build import pipeline
 from livingpaper.errors import DataError
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -224,55 +224,6 @@ def test_out_that_is_not_a_previous_build_is_refused(small_csv, tmp_path):
     assert (precious / "chapter1.tex").read_text() == "years of work"
 
 
-def test_toc_and_pipeline_chapters_agree():
-    toc = yaml.safe_load(paths.BOOK_TOC.read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert sorted(files) == sorted(c.output for c in book.CHAPTERS)
-
-
-def test_every_executed_chapter_declares_a_parameters_cell(tmp_path):
-    import jupytext
-    import papermill
-
-    for template in sorted({c.template for c in book.CHAPTERS if c.execute}):
-        notebook = tmp_path / "nb.ipynb"
-        jupytext.write(jupytext.read(paths.CHAPTERS_DIR / template), notebook, fmt="ipynb")
-        assert papermill.inspect_notebook(str(notebook)), f"{template} has no cell tagged 'parameters'"
-
-
-def test_cli_validate_reports_problems_in_one_line_each_without_traceback(tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text(SMALL_COHORT.replace("A03,7.2", "A03,72.0").replace("A05,", "A04,"), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(bad)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert any("row 4, column hba1c_baseline: value '72.0'" in line for line in lines)
-    assert any("row 6, column patient_id: the same id as row 5" in line for line in lines)
-    assert "A04" not in proc.stderr  # an id is never echoed
-
-
-def test_cli_validate_accepts_the_default_cohort():
-    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(paths.DEFAULT_COHORT)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert "usable" in proc.stdout
-    assert "warning" not in proc.stdout  # every patient of the reconstruction is in a severity group
-
-
-def test_cli_validate_warns_without_failing_about_patients_outside_every_severity_group(tmp_path):
-    path = tmp_path / "below.csv"
-    # Rows 3 and 5 of the file (the header is row 1) have a baseline below 6.2 %.
-    path.write_text(SMALL_COHORT.replace("A02,6.9,", "A02,6.0,").replace("A04,7.5,", "A04,6.1,"), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    [warning] = [line for line in proc.stdout.splitlines() if "warning" in line]
-    assert "2 patient(s)" in warning and "rows 3, 5" in warning and "6.2" in warning
-    assert "no severity group" in warning and "usable" in proc.stdout
-
-
 def test_a_book_from_other_data_carries_no_reconstruction_caveat(built):
     for name, section in built["results"]["sections"].items():
         assert section.get("reconstruction_caveat", "missing") is None, name
@@ -354,21 +305,6 @@ def test_rebuild_into_the_same_folder_reports_what_changed(degenerate_books):
     page = (out / "html" / "chapters" / "changes.html").read_text()
     assert "became not estimable" in page
     assert any("sections.overall.estimable" in line for line in degenerate_books["log"])
-
-
-def test_cli_refuses_identifier_columns_without_printing_their_values(tmp_path):
-    path = tmp_path / "names.csv"
-    path.write_text(SMALL_COHORT.replace("patient_id,", "patient_name,patient_id,", 1)
-                    .replace("\nA01,", "\nTaro Yamada,A01,").replace("\nA", "\nx,A"), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert "column patient_name: looks like a name" in proc.stderr
-    assert "Yamada" not in proc.stderr + proc.stdout
-    allowed = subprocess.run([sys.executable, "-m", "livingpaper", "validate", "--data", str(path),
-                              "--allow-identifiers"], capture_output=True, text=True)
-    assert allowed.returncode == 0, allowed.stderr
-    assert "Yamada" not in allowed.stderr + allowed.stdout
 
 
 # --------------------------------------------------------------------------- hostile names, folders and disks

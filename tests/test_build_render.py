@@ -1,5 +1,6 @@
 """Rendering (livingpaper.build.render): the renderer gives exactly what `jupyter-book build`
-gives, reads a pending page only once it is final, and reports Sphinx's warnings."""
+gives, reads a pending page only once it is final, and reports Sphinx's warnings; the plain
+executor's `jupyter-book build` reports them the same way."""
 from __future__ import annotations
 
 import shutil
@@ -50,6 +51,19 @@ def test_a_warning_fails_the_render_and_is_reported(tmp_path):
         render.sphinx(book, tmp_path / "out")
 
 
+def test_the_plain_executors_jupyter_book_build_renders_the_book(tmp_path):
+    book = tiny_book(tmp_path / "book", "# Page\n\nRendered by the command.\n")
+    html = render.jupyter_book_build(book, tmp_path / "out")
+    assert html == tmp_path / "out" / "_build" / "html"
+    assert "Rendered by the command." in (html / "page.html").read_text()
+
+
+def test_a_warning_fails_the_plain_executors_render_and_is_reported(tmp_path):
+    book = tiny_book(tmp_path / "book", "# Page\n\nSee {ref}`a-label-that-does-not-exist`.\n")
+    with pytest.raises(BuildError, match="Jupyter Book failed:\n.*WARNING.*a-label-that-does-not-exist"):
+        render.jupyter_book_build(book, tmp_path / "out")
+
+
 def test_a_cancelled_renderer_is_stopped(tmp_path):
     book = tiny_book(tmp_path / "book", "# Page\n")
     renderer = render.Renderer(book, tmp_path / "out", pending=["page"])
@@ -66,7 +80,7 @@ def test_the_book_is_byte_for_byte_what_jupyter_book_build_makes(tmp_path, book_
     out = tmp_path / "book"
     pipeline.build(book_csv, out, log=lambda _: None, jobs=2)
     source = tmp_path / "source"
-    for f in pipeline._book_files():
+    for f in build_book.files():
         target = source / f.relative_to(paths.ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, target)

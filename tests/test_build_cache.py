@@ -1,4 +1,5 @@
-"""Invalidation rules of the chapter cache: a stale result must never be served.
+"""Invalidation rules of the chapter cache (livingpaper.build.cache): a stale result must
+never be served.
 
 Unit tests of the keys, then rebuilds of a real book in which one input changes at a
 time, checking which chapters were executed again (build.json of the book).
@@ -122,24 +123,29 @@ def test_the_book_key_changes_with_every_input_of_the_no_change_shortcut(tmp_pat
     # The shortcut that skips a build must see any change: templates, library, data,
     # parameters, the book's own files.
     identity, common = {"sha256": "a" * 64, "hba1c_unit": "ngsp"}, {"data_name": "d.csv", "severe_above": 8.0}
-    base = pipeline._book_key(identity, common, pdf=False)
-    assert pipeline._book_key(identity, common, pdf=False) == base
-    assert pipeline._book_key({**identity, "sha256": "b" * 64}, common, pdf=False) != base
-    assert pipeline._book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
-    assert pipeline._book_key(identity, common, pdf=True) != base
+    base = cache.book_key(identity, common, pdf=False)
+    assert cache.book_key(identity, common, pdf=False) == base
+    assert cache.book_key({**identity, "sha256": "b" * 64}, common, pdf=False) != base
+    assert cache.book_key(identity, {**common, "severe_above": 8.5}, pdf=False) != base
+    assert cache.book_key(identity, common, pdf=True) != base
     for folder, attribute, owner, edit in ((paths.CHAPTERS_DIR, "CHAPTERS_DIR", paths, "methods.md"),
                                            (cache.LIB_DIR, "LIB_DIR", cache, "present/paired.py")):
         copy = tmp_path / attribute
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
         monkeypatch.setattr(owner, attribute, copy)
-        assert pipeline._book_key(identity, common, pdf=False) == base  # same content, same key
+        assert cache.book_key(identity, common, pdf=False) == base  # same content, same key
         (copy / edit).write_text((copy / edit).read_text() + "\n# one line more\n")
-        assert pipeline._book_key(identity, common, pdf=False) != base, edit
+        assert cache.book_key(identity, common, pdf=False) != base, edit
         monkeypatch.undo()
 
 
 # --------------------------------------------------------------------------- rebuilds
 
+
+
+def declared(chapter: book.Chapter) -> tuple[str, ...]:
+    """The parameters a chapter's template declares."""
+    return cache.declared_parameters(paths.CHAPTERS_DIR / chapter.template)
 
 
 def executed(out: Path) -> set[str]:
@@ -150,7 +156,7 @@ ALL = {c.name for c in book.CHAPTERS if c.execute}
 # Chapters that show this build's records (provenance, changes) depend on something new in
 # every build, so every rebuild executes them.
 RECORDS = {c.name for c in book.CHAPTERS if c.execute and
-           {"provenance_path", "changes_path"} & set(pipeline._declared_parameters(c))}
+           {"provenance_path", "changes_path"} & set(declared(c))}
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +212,7 @@ def test_changed_template_re_executes_that_chapter_and_the_build_records_only(fi
 def test_changed_parameter_re_executes_every_chapter_that_declares_it(first_build):
     data, out = first_build
     pipeline.build(data, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    declaring = {c.name for c in book.CHAPTERS if c.execute and "severe_above" in pipeline._declared_parameters(c)}
+    declaring = {c.name for c in book.CHAPTERS if c.execute and "severe_above" in declared(c)}
     assert declaring and declaring <= executed(out)
     results = json.loads((out / "results.json").read_text())
     assert results["sections"]["severe"]["n"] == 2  # 9.1 and 9.6: the new threshold was used
@@ -218,8 +224,115 @@ def test_changed_data_re_executes_every_chapter_that_reads_data(first_build, tmp
     changed = tmp_path / "small.csv"  # same name, one value different
     changed.write_text(data.read_text().replace("A01,6.4,6.1", "A01,6.4,5.1"))
     pipeline.build(changed, out, analysis.Parameters(severe_above=9.0), log=lambda _: None)
-    reading = {c.name for c in book.CHAPTERS if c.execute and "data_path" in pipeline._declared_parameters(c)}
+    reading = {c.name for c in book.CHAPTERS if c.execute and "data_path" in declared(c)}
     assert reading and reading | RECORDS == executed(out)
     overall = json.loads((out / "results.json").read_text())["sections"]["overall"]
     assert overall["n"] == 7 and overall["mean_reduction"] == pytest.approx(
         sum(b - p for b, p in [(6.4, 5.1), (6.9, 6.5), (7.2, 6.4), (7.5, 7.3), (8.4, 7.9), (9.1, 7.2), (9.6, 8.9)]) / 7)
+
+
+# --------------------------------------------------------------------------- one module of each subpackage edited
+# What a chapter depends on is worked out here again, independently of the cache: the imports
+# of its code cells and of every module, relative ones resolved by importlib, a package's
+# __init__ counted with each of its modules, the closure walked over that graph.
+
+SUBPACKAGES = ("inputs", "stats", "results", "present", "build")
+
+
+def library_modules(lib: Path) -> dict[str, Path]:
+    """The modules of a copy of the library by full dotted name (a package by its __init__)."""
+    found = {}
+    for path in lib.rglob("*.py"):
+        parts = ("livingpaper", *path.relative_to(lib).with_suffix("").parts)
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imported(source: str, package: str | None, modules: dict[str, Path]) -> set[str]:
+    """Library modules a piece of code imports, and the packages they are in."""
+    import ast
+    import importlib.util
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = (importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                    if node.level else node.module)
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            found |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & modules.keys()
+    return found
+
+
+def dependent_chapters(lib: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """For each module of ``lib``, the executed chapters that import it, directly or not, and
+    those whose code imports it itself."""
+    import jupytext
+
+    modules = library_modules(lib)
+    graph = {name: imported(path.read_text(), name if path.name == "__init__.py" else name.rpartition(".")[0],
+                            modules) for name, path in modules.items()}
+    dependents: dict[str, set[str]] = {name: set() for name in modules}
+    direct: dict[str, set[str]] = {name: set() for name in modules}
+    for chapter in (c for c in book.CHAPTERS if c.execute):
+        cells = [c.source for c in jupytext.read(paths.CHAPTERS_DIR / chapter.template).cells if c.cell_type == "code"]
+        code = "\n".join(line for cell in cells for line in cell.splitlines()
+                         if not line.lstrip().startswith(("%", "!")))  # IPython magics
+        todo, reached = list(imported(code, None, modules)), set()
+        for module in todo:
+            direct[module].add(chapter.name)
+        while todo:
+            module = todo.pop()
+            if module not in reached:
+                reached.add(module)
+                todo.extend(graph[module])
+        for module in reached:
+            dependents[module].add(chapter.name)
+    return dependents, direct
+
+
+def module_to_edit(subpackage: str, dependents: dict[str, set[str]], direct: dict[str, set[str]]) -> str:
+    """A module inside the subpackage (not its __init__) that some chapter uses, with as few
+    dependent chapters as there are (the rebuild stays short) and, of those, as many reaching
+    it only through other modules as there are; build/: one that no chapter uses."""
+    inside = sorted(m for m in dependents if m.startswith(f"livingpaper.{subpackage}."))
+    if subpackage == "build":
+        return next(m for m in inside if not dependents[m])
+    used = [m for m in inside if dependents[m]]
+    assert used, f"no chapter uses a module of {subpackage}/"
+    return min(used, key=lambda m: (len(dependents[m]), -len(dependents[m] - direct[m])))
+
+
+@pytest.fixture(scope="module")
+def library_and_book(tmp_path_factory, book_csv):
+    """A copy of the library the build reads for its keys, and a book built with it, which
+    every case then edits and rebuilds in turn."""
+    root = tmp_path_factory.mktemp("subpackages")
+    lib = root / "livingpaper"
+    shutil.copytree(cache.LIB_DIR, lib, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "LIB_DIR", lib)
+        pipeline.build(book_csv, root / "book", log=lambda _: None)
+    return lib, root / "book", book_csv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subpackage", SUBPACKAGES)
+def test_editing_a_module_of_a_subpackage_re_executes_exactly_the_chapters_that_import_it(
+        subpackage, library_and_book, monkeypatch):
+    lib, out, data = library_and_book
+    monkeypatch.setattr(cache, "LIB_DIR", lib)
+    dependents, direct = dependent_chapters(lib)
+    module = module_to_edit(subpackage, dependents, direct)
+    path = library_modules(lib)[module]
+    path.write_text(path.read_text() + f"\n# edited by a test of the cache ({subpackage})\n")
+    lines: list[str] = []
+    pipeline.build(data, out, log=lines.append)
+    assert not any("Nothing changed" in line for line in lines), module
+    assert executed(out) == dependents[module] | RECORDS, module
+    assert bool(dependents[module]) == (subpackage != "build"), module
