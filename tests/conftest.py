@@ -1,4 +1,6 @@
-"""Shared fixtures: a small, readable cohort and a helper that writes it to a file.
+"""Shared fixtures and helpers: a small, readable cohort and a helper that writes it to a
+file; rendered Markdown; the evidence table; the replication cohorts; the analyses beyond
+the paper on the reconstructed cohort.
 
 The cohort has ten patients chosen to sit on the boundaries of the paper's groups:
 
@@ -13,10 +15,22 @@ has no ties and its exact distribution can be enumerated by hand in the tests.
 """
 from __future__ import annotations
 
+import types
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from livingpaper import parameters, paths
+from livingpaper.inputs import cohort as dataset
+from livingpaper.inputs import evidence
+from livingpaper.parameters import Parameters
+from livingpaper.results import beyond as results_beyond
+from livingpaper.results import document
+from livingpaper.stats import replication
+from markdown_it.renderer import RendererHTML
+from myst_parser.config.main import MdParserConfig
+from myst_parser.parsers.mdit import create_md_parser
 
 COLUMNS = ["patient_id", "hba1c_baseline", "hba1c_post", "dose_cells", "msc_source",
            "followup_months", "serious_adverse_event"]
@@ -34,6 +48,16 @@ COHORT_ROWS = [
     ("P09", 8.6, 8.4, 250_000_000, "adipose", 60, 0),           # 0.2
     ("P10", 6.1, 5.5, 1_000_000_000, "umbilical_cord", 68, 0),  # 0.6
 ]
+
+
+def patients(baseline, post, **extra) -> pd.DataFrame:
+    """A frame of patients from their baseline and post-treatment HbA1c (and other columns)."""
+    return pd.DataFrame({"hba1c_baseline": baseline, "hba1c_post": post, **extra})
+
+
+def plain(value) -> bool:
+    """Is a value what JSON writes as it is (no numpy scalar, no NaN object)?"""
+    return isinstance(value, (int, float, bool, str, type(None)))
 
 
 def cohort_frame() -> pd.DataFrame:
@@ -87,3 +111,141 @@ def book_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("book_data") / "small.csv"
     path.write_text(BOOK_COHORT)
     return path
+
+
+# --------------------------------------------------------------------------- rendered Markdown
+
+
+MYST = create_md_parser(MdParserConfig(enable_extensions={"dollarmath", "colon_fence", "deflist"}), RendererHTML)
+
+
+class _Text(HTMLParser):
+    """Visible text and element names of rendered HTML; table rows as lists of cell texts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.tags, self.rows, self._cell = [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def rendered(markdown: str) -> _Text:
+    parser = _Text()
+    parser.feed(MYST.render(markdown))
+    return parser
+
+
+def table(markdown: str) -> list[list[str]]:
+    """The rendered table: header row first, one list of cell texts per row."""
+    page = rendered(markdown)
+    assert "table" in page.tags, markdown
+    return page.rows
+
+
+# --------------------------------------------------------------------------- the evidence table
+
+
+def shipped_raw() -> pd.DataFrame:
+    """The shipped evidence file, every cell as text (so that any cell can be edited)."""
+    return pd.read_csv(paths.EVIDENCE_CSV, dtype=str, keep_default_na=False)
+
+
+def edited_copy(tmp_path: Path, row_id: str, **cells: str) -> Path:
+    """A copy of the shipped file with some cells of one row changed."""
+    raw = shipped_raw()
+    assert row_id in set(raw["row_id"]), row_id
+    for column, value in cells.items():
+        raw.loc[raw["row_id"] == row_id, column] = value
+    path = tmp_path / "evidence.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def row(**cells: str) -> dict[str, str]:
+    """One valid evidence row: a placebo arm of a made-up trial, changed by ``cells``."""
+    base = {c: "" for c in evidence.COLUMNS}
+    base.update(row_id="trial_placebo", citation_key="zang2022", study="Trial", label="Trial, placebo arm",
+                design="RCT", arm="placebo", controlled="false", headline="true", measure="change_percent",
+                estimate="-0.5", sign_convention="negative = fell", rtm_anchor="false",
+                source_url="https://example.org/trial", source_location="Abstract")
+    base.update(cells)
+    return base
+
+
+def write_rows(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    path = tmp_path / "small.csv"
+    pd.DataFrame(rows, columns=list(evidence.COLUMNS)).to_csv(path, index=False)
+    return path
+
+
+# --------------------------------------------------------------------------- replication cohorts
+
+
+def cohort_rows(spec: list[tuple[float, float]]) -> pd.DataFrame:
+    """Patients from (baseline %, reduction) pairs; odd rows get the high dose."""
+    return pd.DataFrame([
+        {"patient_id": f"P{i + 1:02d}", "hba1c_baseline": base, "hba1c_post": round(base - fall, 1),
+         "dose_cells": 1e9 if i % 2 else 5e8, "msc_source": "adipose", "followup_months": 24}
+        for i, (base, fall) in enumerate(spec)])
+
+
+def replicate(tmp_path, spec, params: Parameters = Parameters()) -> replication.Replication:
+    """The replication of a cohort read through the real loader and the book's sections."""
+    cohort = dataset.load(write_csv(tmp_path, cohort_rows(spec)))
+    sections = {name: document.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
+    sections["dose_comparison"] = document.dose_comparison(cohort, params).to_dict()
+    return replication.replicate(sections, cohort.analysed, params, reconstructed=False)
+
+
+# Falls like the paper's: 12 moderate patients falling 0.5, 0.6, 0.7 (mean 0.60) and 12 severe
+# falling 1.4 to 1.7 (mean 1.55), each group with a small spread.
+LIKE_THE_PAPER = ([(b, f) for b, f in zip([7.0, 7.1, 7.2, 7.3, 7.4, 7.5, 7.6, 7.7, 7.8, 7.0, 7.2, 7.4], [0.5, 0.6, 0.7] * 4)]
+                  + [(b, f) for b, f in zip([8.5, 8.6, 8.8, 9.0, 9.2, 9.4, 9.5, 8.7, 8.9, 9.1, 9.3, 9.6],
+                                            [1.4, 1.5, 1.6, 1.7] * 3)])
+
+
+# HbA1c did not fall: 20 moderate and 10 severe patients changing by -0.5, -0.2, 0, +0.2, +0.5 in turn.
+_CYCLE = [-0.5, -0.2, 0.0, 0.2, 0.5]
+
+
+DID_NOT_FALL = ([(7.0 + 0.1 * (i % 8), _CYCLE[i % 5]) for i in range(20)]
+                + [(8.5 + 0.1 * i, _CYCLE[i % 5]) for i in range(10)])
+
+
+# --------------------------------------------------------------------------- beyond the paper
+
+
+# Stand-in for evidence.rtm_anchors(): Gough 2023 CV 0.083; Miyazawa 2022 mean 7.1 %, SD 1.1 %.
+ANCHORS = types.SimpleNamespace(
+    population_mean_percent=7.1, population_sd_percent=1.1, within_person_cv=0.083,
+    within_person_sd_percent=0.083 * 7.1, reliability=1 - (0.083 * 7.1) ** 2 / 1.1**2,
+    citations={"within_person_cv": "gough2023", "population_mean_percent": "miyazawa2022",
+               "population_sd_percent": "miyazawa2022", "reliability": "gough2023"},
+)
+
+
+@pytest.fixture(scope="module")
+def reconstructed():
+    cohort = dataset.load(paths.DEFAULT_COHORT)
+    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS)
+
+
+@pytest.fixture(scope="module")
+def caveated():
+    cohort = dataset.load(paths.DEFAULT_COHORT)
+    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS, reconstructed=True)

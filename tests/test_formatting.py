@@ -1,12 +1,7 @@
 """Tests for livingpaper.formatting: every rule by which a number becomes text.
 
-References used:
-- R 4.x ``sleep`` dataset (Student 1908; Cushny & Peebles 1905) with
-  ``t.test``; numbers are copied from R's printed output.
-- R's ``?wilcox.test`` documentation example (Hollander & Wolfe 1973,
-  p. 29, depression scale).
-- statsmodels (an implementation independent of scipy's test functions).
-- Hand enumeration of the sign-flip distribution for the Wilcoxon test.
+The expected texts are written out by hand (the rounding of bounds, the p-value rules of
+the prose and of the tables).
 """
 
 from __future__ import annotations

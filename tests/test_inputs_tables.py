@@ -110,7 +110,7 @@ def test_an_xlsx_named_csv_is_read_as_a_workbook(tmp_path):
 def test_an_old_xls_workbook_is_refused_with_what_to_do(tmp_path):
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
-    assert "old Excel workbook (.xls); save it as .xlsx" in problem(path)
+    assert "old Excel workbook (.xls) or a password-protected one; save it" in problem(path)
 
 
 def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path):

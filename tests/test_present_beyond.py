@@ -8,11 +8,10 @@ paper's safety figure, and that small or degenerate cohorts degrade into words.
 from __future__ import annotations
 
 import json
-import types
 
 import pytest
-from conftest import cohort_frame, write_csv
-from livingpaper import parameters, paths
+from conftest import ANCHORS, cohort_frame, write_csv
+from livingpaper import parameters
 from livingpaper.inputs import cohort as dataset
 from livingpaper.present import beyond
 from livingpaper.results import beyond as results_beyond
@@ -20,29 +19,9 @@ from livingpaper.results import populations
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-# Stand-in for evidence.rtm_anchors(): Gough 2023 CV 0.083; Miyazawa 2022 mean 7.1 %, SD 1.1 %.
-ANCHORS = types.SimpleNamespace(
-    population_mean_percent=7.1, population_sd_percent=1.1, within_person_cv=0.083,
-    within_person_sd_percent=0.083 * 7.1, reliability=1 - (0.083 * 7.1) ** 2 / 1.1**2,
-    citations={"within_person_cv": "gough2023", "population_mean_percent": "miyazawa2022",
-               "population_sd_percent": "miyazawa2022", "reliability": "gough2023"},
-)
-
-
-@pytest.fixture(scope="module")
-def reconstructed():
-    cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS)
-
 
 def load(tmp_path, frame):
     return dataset.load(write_csv(tmp_path, frame))
-
-
-@pytest.fixture(scope="module")
-def caveated():
-    cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS, reconstructed=True)
 
 
 def test_anchor_note_cites_the_sources_given_by_the_anchors():

@@ -7,16 +7,11 @@ the tests judge the rendered page, not the exact escaping characters chosen.
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
+from conftest import rendered
 from livingpaper.present import cohort as present_cohort
 from livingpaper.present import markdown as present_markdown
-from markdown_it.renderer import RendererHTML
-from myst_parser.config.main import MdParserConfig
-from myst_parser.parsers.mdit import create_md_parser
-
-MYST = create_md_parser(MdParserConfig(enable_extensions={"dollarmath", "colon_fence", "deflist"}), RendererHTML)
 
 HOSTILE_TEXT = [
     "<script>alert(1)</script>",
@@ -36,44 +31,6 @@ HOSTILE_TEXT = [
     "x_y_z",
     ":::{note}",
 ]
-
-
-class _Text(HTMLParser):
-    """Visible text and element names of rendered HTML; table rows as lists of cell texts."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.text, self.tags, self.rows, self._cell = [], [], [], None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.rows[-1].append("".join(self._cell).strip())
-            self._cell = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def rendered(markdown: str) -> _Text:
-    parser = _Text()
-    parser.feed(MYST.render(markdown))
-    return parser
-
-
-def table(markdown: str) -> list[list[str]]:
-    """The rendered table: header row first, one list of cell texts per row."""
-    page = rendered(markdown)
-    assert "table" in page.tags, markdown
-    return page.rows
 
 
 # --------------------------------------------------------------------------- escape

@@ -8,42 +8,11 @@ baseline against R (the call beside each assertion, R 4.2.2).
 """
 from __future__ import annotations
 
-import pandas as pd
-from conftest import write_csv
-from livingpaper.inputs import cohort as dataset
+from conftest import DID_NOT_FALL, LIKE_THE_PAPER, replicate
 from livingpaper.inputs import published
-from livingpaper.parameters import Parameters
 from livingpaper.present import figures
 from livingpaper.present import replication as present_replication
-from livingpaper.results import document
 from livingpaper.stats import replication
-
-
-def cohort_rows(spec: list[tuple[float, float]]) -> pd.DataFrame:
-    """Patients from (baseline %, reduction) pairs; odd rows get the high dose."""
-    return pd.DataFrame([
-        {"patient_id": f"P{i + 1:02d}", "hba1c_baseline": base, "hba1c_post": round(base - fall, 1),
-         "dose_cells": 1e9 if i % 2 else 5e8, "msc_source": "adipose", "followup_months": 24}
-        for i, (base, fall) in enumerate(spec)])
-
-
-def replicate(tmp_path, spec, params: Parameters = Parameters()) -> replication.Replication:
-    """The replication of a cohort read through the real loader and the book's sections."""
-    cohort = dataset.load(write_csv(tmp_path, cohort_rows(spec)))
-    sections = {name: document.paired(cohort, name, params).to_dict() for name in ("overall", "moderate", "severe")}
-    sections["dose_comparison"] = document.dose_comparison(cohort, params).to_dict()
-    return replication.replicate(sections, cohort.analysed, params, reconstructed=False)
-
-
-# Falls like the paper's: 12 moderate patients falling 0.5, 0.6, 0.7 (mean 0.60) and 12 severe
-# falling 1.4 to 1.7 (mean 1.55), each group with a small spread.
-LIKE_THE_PAPER = ([(b, f) for b, f in zip([7.0, 7.1, 7.2, 7.3, 7.4, 7.5, 7.6, 7.7, 7.8, 7.0, 7.2, 7.4], [0.5, 0.6, 0.7] * 4)]
-                  + [(b, f) for b, f in zip([8.5, 8.6, 8.8, 9.0, 9.2, 9.4, 9.5, 8.7, 8.9, 9.1, 9.3, 9.6],
-                                            [1.4, 1.5, 1.6, 1.7] * 3)])
-# HbA1c did not fall: 20 moderate and 10 severe patients changing by -0.5, -0.2, 0, +0.2, +0.5 in turn.
-_CYCLE = [-0.5, -0.2, 0.0, 0.2, 0.5]
-DID_NOT_FALL = ([(7.0 + 0.1 * (i % 8), _CYCLE[i % 5]) for i in range(20)]
-                + [(8.5 + 0.1 * i, _CYCLE[i % 5]) for i in range(10)])
 
 
 def test_a_larger_fall_from_higher_baselines_is_told_apart_as_case_mix(tmp_path):

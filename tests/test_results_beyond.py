@@ -8,10 +8,9 @@ paper's safety figure, and that small or degenerate cohorts degrade into words.
 from __future__ import annotations
 
 import json
-import types
 
 import pytest
-from conftest import cohort_frame, set_cell, write_csv
+from conftest import ANCHORS, cohort_frame, set_cell, write_csv
 from livingpaper import parameters, paths
 from livingpaper.inputs import cohort as dataset
 from livingpaper.present import beyond
@@ -22,20 +21,6 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 REQUIRED = {"safety", "regression_to_mean", "ancova", "bootstrap", "dose_regression", "followup", "power",
             "published_consistency", "source_comparison"}
-
-# Stand-in for evidence.rtm_anchors(): Gough 2023 CV 0.083; Miyazawa 2022 mean 7.1 %, SD 1.1 %.
-ANCHORS = types.SimpleNamespace(
-    population_mean_percent=7.1, population_sd_percent=1.1, within_person_cv=0.083,
-    within_person_sd_percent=0.083 * 7.1, reliability=1 - (0.083 * 7.1) ** 2 / 1.1**2,
-    citations={"within_person_cv": "gough2023", "population_mean_percent": "miyazawa2022",
-               "population_sd_percent": "miyazawa2022", "reliability": "gough2023"},
-)
-
-
-@pytest.fixture(scope="module")
-def reconstructed():
-    cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS)
 
 
 def load(tmp_path, frame):
@@ -51,12 +36,6 @@ CHOSEN_BY_THE_RECONSTRUCTION = {
     "regression_to_mean_at_ancova_slope", "bootstrap", "bootstrap_moderate", "bootstrap_severe",
     "power", "power_severe", "multiplicity",
 }
-
-
-@pytest.fixture(scope="module")
-def caveated():
-    cohort = dataset.load(paths.DEFAULT_COHORT)
-    return cohort, results_beyond.analyse(cohort, parameters.Parameters(), ANCHORS, reconstructed=True)
 
 
 def holm_by_hand(ps):

@@ -1,8 +1,6 @@
-"""Tests for livingpaper.results.populations: who belongs to each section, and the cohort's description.
-
-Every expected statistic is recomputed here independently: means and SDs with numpy,
-t-tests and intervals with statsmodels, the Wilcoxon signed-rank p by enumerating all
-sign flips, correlations with numpy and the t distribution by hand.
+"""Tests for livingpaper.results.populations: who belongs to each section, and the
+description of the whole cohort (counts and quantiles worked out by hand on the
+ten-patient fixture of tests/conftest.py).
 """
 from __future__ import annotations
 

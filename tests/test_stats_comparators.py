@@ -9,11 +9,11 @@ the page. The numbers pinned here are the published ones, quoted beside each ass
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from livingpaper import parameters, paths
+from conftest import edited_copy, row, shipped_raw, write_rows
+from livingpaper import parameters
 from livingpaper.errors import EvidenceError
 from livingpaper.inputs import cohort as dataset
 from livingpaper.inputs import evidence
@@ -23,39 +23,6 @@ from livingpaper.stats import comparators
 # --------------------------------------------------------------------------------------
 # Helpers: the shipped file as text, edited copies, and small hand-written evidence tables
 # --------------------------------------------------------------------------------------
-
-
-def shipped_raw() -> pd.DataFrame:
-    """The shipped evidence file, every cell as text (so that any cell can be edited)."""
-    return pd.read_csv(paths.EVIDENCE_CSV, dtype=str, keep_default_na=False)
-
-
-def edited_copy(tmp_path: Path, row_id: str, **cells: str) -> Path:
-    """A copy of the shipped file with some cells of one row changed."""
-    raw = shipped_raw()
-    assert row_id in set(raw["row_id"]), row_id
-    for column, value in cells.items():
-        raw.loc[raw["row_id"] == row_id, column] = value
-    path = tmp_path / "evidence.csv"
-    raw.to_csv(path, index=False)
-    return path
-
-
-def row(**cells: str) -> dict[str, str]:
-    """One valid evidence row: a placebo arm of a made-up trial, changed by ``cells``."""
-    base = {c: "" for c in evidence.COLUMNS}
-    base.update(row_id="trial_placebo", citation_key="zang2022", study="Trial", label="Trial, placebo arm",
-                design="RCT", arm="placebo", controlled="false", headline="true", measure="change_percent",
-                estimate="-0.5", sign_convention="negative = fell", rtm_anchor="false",
-                source_url="https://example.org/trial", source_location="Abstract")
-    base.update(cells)
-    return base
-
-
-def write_rows(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
-    path = tmp_path / "small.csv"
-    pd.DataFrame(rows, columns=list(evidence.COLUMNS)).to_csv(path, index=False)
-    return path
 
 
 def book_results(overall=(0.5, 0.2, 0.8), moderate=(0.4, 0.1, 0.7), severe=None) -> dict:

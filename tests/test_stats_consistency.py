@@ -1,12 +1,9 @@
 """Tests for livingpaper.stats.consistency: whether the abstract's figures are consistent.
 
 References used:
-- The paired t-test recomputed with scipy on synthetic samples built to have an exact
-  mean and SD (independent of the inversion formulas under test).
 - The GRIM examples of Brown & Heathers 2017 (Soc Psychol Personal Sci 8:363) as told in
   their paper's standard illustration: 20 rolls of a die cannot average 3.48 (means of 20
   integers end in .x0 or .x5), while 3.45 is possible.
-- numpy on the pooled sample, for the combined SD.
 """
 from __future__ import annotations
 

@@ -1,14 +1,7 @@
-"""Tests for livingpaper.stats.covariates, pinned to closed forms and independent implementations.
+"""Tests for livingpaper.stats.covariates (dose, follow-up, MSC source).
 
 References used:
-- Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
-  model with correlation r, E[post - baseline | baseline] = -(1 - r)(baseline - mu);
-  checked both by hand and by simulating a population without any treatment.
 - scipy.stats.linregress and numpy.linalg.lstsq (independent of statsmodels' OLS).
-- statsmodels DescrStatsW (independent of scipy's one-sample t-test).
-- R's ?wilcox.test example (Hollander & Wolfe 1973, depression scale): V = 40,
-  two-sided p = 0.03906; the exact interval is R's [W_(k), W_(M-k+1)] with k from the
-  signed-rank distribution, enumerated here over all 2^9 sign patterns.
 - R: oneway.test(extra ~ group, data = sleep) -> F = 3.4626, num df = 1,
   denom df = 17.776, p-value = 0.07939 (equal to Welch's t-test squared).
 - R's ?kruskal.test example (Hollander & Wolfe 1973, p. 116): Kruskal-Wallis
@@ -21,6 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import patients, plain
 from livingpaper.stats import covariates, robust, rtm
 from scipy import stats
 
@@ -30,16 +24,8 @@ MU = 7.0
 R = 0.6
 
 
-def patients(baseline, post, **extra) -> pd.DataFrame:
-    return pd.DataFrame({"hba1c_baseline": baseline, "hba1c_post": post, **extra})
-
-
 # Three severe patients: baselines 9, 10, 11 (mean 10), reductions 1.5, 2.0, 1.0 (mean 1.5).
 SEVERE = patients([9.0, 10.0, 11.0], [7.5, 8.0, 10.0])
-
-
-def plain(value) -> bool:
-    return isinstance(value, (int, float, bool, str, type(None)))
 
 
 # --- ANCOVA ----------------------------------------------------------------------------

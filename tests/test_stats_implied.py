@@ -3,9 +3,6 @@
 References used:
 - The paired t-test recomputed with scipy on synthetic samples built to have an exact
   mean and SD (independent of the inversion formulas under test).
-- The GRIM examples of Brown & Heathers 2017 (Soc Psychol Personal Sci 8:363) as told in
-  their paper's standard illustration: 20 rolls of a die cannot average 3.48 (means of 20
-  integers end in .x0 or .x5), while 3.45 is possible.
 - numpy on the pooled sample, for the combined SD.
 """
 from __future__ import annotations
@@ -16,7 +13,6 @@ import numpy as np
 import pytest
 from livingpaper.inputs import published
 from livingpaper.stats import implied
-from livingpaper.stats import implied as reconstruction
 from scipy import stats
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -66,14 +62,14 @@ def test_combined_sd_is_the_sd_of_the_pooled_sample():
 
 
 def test_feasible_sizes_are_the_reconstructions_and_survive_the_granularity_check(paper, table):
-    design = reconstruction.derive_design(paper)
+    design = implied.derive_design(paper)
     assert tuple(table["n_severe"]) == design.feasible_n_severe
     assert set(design.feasible_n_severe) <= set(implied.granular_sizes(paper))
     assert table["granular"].all()
 
 
 def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, table):
-    design = reconstruction.derive_design(paper)
+    design = implied.derive_design(paper)
     row = table[table["n_severe"] == design.n_severe].iloc[0]
     assert row["sd_severe_low"] <= design.sd_reduction_severe_range[0]
     assert design.sd_reduction_severe_range[1] <= row["sd_severe_high"]

@@ -1,12 +1,5 @@
-"""Tests for livingpaper.stats.multiplicity, pinned to independent references.
-
-References used:
-- R 4.x ``sleep`` dataset (Student 1908; Cushny & Peebles 1905) with
-  ``t.test``; numbers are copied from R's printed output.
-- R's ``?wilcox.test`` documentation example (Hollander & Wolfe 1973,
-  p. 29, depression scale).
-- statsmodels (an implementation independent of scipy's test functions).
-- Hand enumeration of the sign-flip distribution for the Wilcoxon test.
+"""Tests for livingpaper.stats.multiplicity: the Holm adjustment, pinned to R's
+``p.adjust(..., method = "holm")`` and to the step-down procedure worked by hand.
 """
 
 from __future__ import annotations

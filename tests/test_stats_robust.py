@@ -1,38 +1,23 @@
-"""Tests for livingpaper.stats.robust, pinned to closed forms and independent implementations.
+"""Tests for livingpaper.stats.robust (the BCa bootstrap and the Hodges-Lehmann interval).
 
 References used:
-- Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
-  model with correlation r, E[post - baseline | baseline] = -(1 - r)(baseline - mu);
-  checked both by hand and by simulating a population without any treatment.
-- scipy.stats.linregress and numpy.linalg.lstsq (independent of statsmodels' OLS).
-- statsmodels DescrStatsW (independent of scipy's one-sample t-test).
 - R's ?wilcox.test example (Hollander & Wolfe 1973, depression scale): V = 40,
   two-sided p = 0.03906; the exact interval is R's [W_(k), W_(M-k+1)] with k from the
   signed-rank distribution, enumerated here over all 2^9 sign patterns.
-- R: oneway.test(extra ~ group, data = sleep) -> F = 3.4626, num df = 1,
-  denom df = 17.776, p-value = 0.07939 (equal to Welch's t-test squared).
-- R's ?kruskal.test example (Hollander & Wolfe 1973, p. 116): Kruskal-Wallis
-  chi-squared = 0.77143, df = 2, p-value = 0.68.
+- The Student t interval of the results chapters, which the seeded BCa interval must
+  approach for normal data.
 """
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import patients, plain
 from livingpaper.stats import robust
 from livingpaper.stats.paired import paired_reduction
 
 pytestmark = pytest.mark.filterwarnings("error")
-
-
-def patients(baseline, post, **extra) -> pd.DataFrame:
-    return pd.DataFrame({"hba1c_baseline": baseline, "hba1c_post": post, **extra})
-
-
-def plain(value) -> bool:
-    return isinstance(value, (int, float, bool, str, type(None)))
 
 
 # --- robust intervals ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tests for livingpaper.stats.rtm, pinned to closed forms and independent implementations.
+"""Tests for livingpaper.stats.rtm (regression to the mean, ANCOVA, change on baseline),
+pinned to closed forms and independent implementations.
 
 References used:
 - Barnett, van der Pols & Dobson 2005 (Int J Epidemiol 34:215): under a bivariate normal
@@ -6,21 +7,14 @@ References used:
   checked both by hand and by simulating a population without any treatment.
 - scipy.stats.linregress and numpy.linalg.lstsq (independent of statsmodels' OLS).
 - statsmodels DescrStatsW (independent of scipy's one-sample t-test).
-- R's ?wilcox.test example (Hollander & Wolfe 1973, depression scale): V = 40,
-  two-sided p = 0.03906; the exact interval is R's [W_(k), W_(M-k+1)] with k from the
-  signed-rank distribution, enumerated here over all 2^9 sign patterns.
-- R: oneway.test(extra ~ group, data = sleep) -> F = 3.4626, num df = 1,
-  denom df = 17.776, p-value = 0.07939 (equal to Welch's t-test squared).
-- R's ?kruskal.test example (Hollander & Wolfe 1973, p. 116): Kruskal-Wallis
-  chi-squared = 0.77143, df = 2, p-value = 0.68.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import patients
 from livingpaper.stats import rtm
 from livingpaper.stats.paired import paired_reduction
 from scipy import stats
@@ -30,10 +24,6 @@ pytestmark = pytest.mark.filterwarnings("error")
 
 MU = 7.0
 R = 0.6
-
-
-def patients(baseline, post, **extra) -> pd.DataFrame:
-    return pd.DataFrame({"hba1c_baseline": baseline, "hba1c_post": post, **extra})
 
 
 # Three severe patients: baselines 9, 10, 11 (mean 10), reductions 1.5, 2.0, 1.0 (mean 1.5).
