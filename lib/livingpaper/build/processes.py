@@ -4,12 +4,13 @@ A build starts processes of several kinds: the analysis process, the worker proc
 that execute chapters, the kernel server and the kernels it forks (or, with fresh
 kernels, the kernels the workers launch), the Sphinx renderer and Chromium. Each of them
 asks the kernel to kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so that a
-build killed with ``kill -9`` leaves nothing running, and ignores the terminal's Ctrl-C,
+build killed with ``kill -9`` leaves nothing running, ignores the terminal's Ctrl-C,
 which the build itself handles (it stops them, and prints one line instead of one
-traceback per process).
+traceback per process), and ends quietly on SIGTERM or SIGHUP, which the build reports.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -41,13 +42,39 @@ def ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def default_stop_signals() -> None:
+    """A forked child inherits the build's handler of SIGTERM and SIGHUP, which raises an
+    exception meant for the build alone (in a worker it would print a traceback): the child
+    takes the default action instead, ending quietly, while the build reports. A signal
+    ignored by whoever started the build (``nohup``) stays ignored."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_DFL)
+
+
 def child_setup(parent: int | None = None) -> None:
     """What every child of the build does first (before exec, or at the start of a worker)."""
     die_with_parent(parent)
     ignore_interrupt()
+    default_stop_signals()
 
 
 def popen_options() -> dict:
     """Keyword arguments for :class:`subprocess.Popen` that give the child :func:`child_setup`."""
     parent = os.getpid()
     return {"preexec_fn": lambda: child_setup(parent)}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """Set environment variables for the processes a build starts, and restore them after it."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
