@@ -68,10 +68,10 @@ def test_the_introduction_on_new_data_says_it_is_a_replication_and_gives_the_ver
 
 def test_on_the_reconstructed_cohort_each_claim_says_agreement_is_by_construction(tmp_path):
     found = replicate(tmp_path, LIKE_THE_PAPER)
-    assert "These patients show what the paper reported" in present_replication.replication_headline(found).data
+    assert "compatible with the paper's estimate" in present_replication.replication_headline(found).data
     reconstructed = replication.Replication(**{**vars(found), "reconstructed": True})
     text = present_replication.replication_headline(reconstructed).data
-    assert text.count("By construction") == 3 and "These patients show" not in text
+    assert text.count("By construction") == 3 and "compatible with the paper's estimate" not in text
 
 
 def test_replication_plot_is_deterministic_and_draws_every_claim(tmp_path):
