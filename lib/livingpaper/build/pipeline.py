@@ -424,7 +424,7 @@ def _analyse_in_a_process_of_its_own(data: Path, load_options: dict[str, Any], p
     # and holds nothing worth copying.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     one = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
-                                                 initializer=processes.child_setup, initargs=(os.getpid(),))
+                                                 initializer=processes.worker_setup, initargs=(os.getpid(),))
     failed = True
     try:
         results = one.submit(_analyse, data, load_options, params, staging).result()

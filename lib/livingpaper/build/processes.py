@@ -4,9 +4,9 @@ A build starts processes of several kinds: the analysis process, the worker proc
 that execute chapters, the kernel server and the kernels it forks (or, with fresh
 kernels, the kernels the workers launch), the Sphinx renderer and Chromium. Each of them
 asks the kernel to kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so that a
-build killed with ``kill -9`` leaves nothing running, ignores the terminal's Ctrl-C,
+build killed with ``kill -9`` leaves nothing running, and ignores the terminal's Ctrl-C,
 which the build itself handles (it stops them, and prints one line instead of one
-traceback per process), and ends quietly on SIGTERM or SIGHUP, which the build reports.
+traceback per process); forked workers also leave SIGTERM and SIGHUP to the build.
 """
 from __future__ import annotations
 
@@ -42,21 +42,21 @@ def ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def default_stop_signals() -> None:
-    """A forked child inherits the build's handler of SIGTERM and SIGHUP, which raises an
-    exception meant for the build alone (in a worker it would print a traceback): the child
-    takes the default action instead, ending quietly, while the build reports. A signal
-    ignored by whoever started the build (``nohup``) stays ignored."""
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if callable(signal.getsignal(signum)):
-            signal.signal(signum, signal.SIG_DFL)
-
-
 def child_setup(parent: int | None = None) -> None:
     """What every child of the build does first (before exec, or at the start of a worker)."""
     die_with_parent(parent)
     ignore_interrupt()
-    default_stop_signals()
+
+
+def worker_setup(parent: int | None = None) -> None:
+    """What a forked worker (the analysis process, a chapter's worker) does first: as every
+    child, and it also ignores SIGTERM and SIGHUP, whose handler it inherited from the build
+    (it would raise, in the worker, an exception meant for the build, with a traceback). The
+    build gets the same signal when it is sent to the whole group, and stops its workers."""
+    child_setup(parent)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def popen_options() -> dict:
