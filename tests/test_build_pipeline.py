@@ -468,9 +468,14 @@ def test_a_file_name_that_is_not_utf8_is_written_to_every_record_as_utf8(tmp_pat
     assert json.loads((out / "results.json").read_text())["dataset"]["path"] == "clinic\ufffd.csv"
 
 
+def killed_by_the_system(*args) -> None:
+    """In place of the analysis: what the out-of-memory killer does to the analysis process of
+    a large cohort (a function of this module, so that the process pool can send it)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def test_an_analysis_process_killed_from_outside_fails_the_build_in_one_line(small_csv, tmp_path, monkeypatch):
-    # What the out-of-memory killer does to the analysis process of a large cohort.
-    monkeypatch.setattr(pipeline, "_analyse", lambda *args: os.kill(os.getpid(), signal.SIGKILL))
+    monkeypatch.setattr(pipeline, "_analyse", killed_by_the_system)
     out = tmp_path / "book"
     with pytest.raises(errors.BuildError, match="ended unexpectedly .* previous book was left as it was"):
         pipeline.build(small_csv, out, log=lambda _: None)
