@@ -74,10 +74,12 @@ class Build:
     def chapters_running(self, children) -> bool:
         return any(line.startswith("[1/") for line in self.stdout) and len(children) >= 3
 
-    def stop(self, signum: int) -> tuple[int, str]:
+    def stop(self, signum: int, group: bool = False) -> tuple[int, str]:
+        """Send ``signum`` to the build, or to its whole process group (``group``; always for
+        Ctrl-C, which a terminal sends to the foreground group, as it does SIGHUP when it closes)."""
         self.watch()
-        if signum == signal.SIGINT:
-            os.killpg(self.process.pid, signum)  # as a terminal's Ctrl-C: the whole foreground group
+        if signum == signal.SIGINT or group:
+            os.killpg(self.process.pid, signum)
         else:
             os.kill(self.process.pid, signum)
         self.process.wait(timeout=120)
@@ -117,6 +119,40 @@ def test_a_build_stopped_while_chapters_execute_leaves_no_process_and_the_previo
     if words:
         assert stderr.strip().splitlines() == [stderr.strip()], stderr  # one line, no traceback
         assert words in stderr and "previous book was left as it was" in stderr
+    assert build.survivors() == []
+    assert tree_hash(out) == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_the_whole_process_group_gives_one_line_not_a_traceback_per_worker(previous_book, signum):
+    # `kill -TERM -PGID`, or the terminal closing (SIGHUP): every worker gets the signal too.
+    data, out = previous_book
+    before = tree_hash(out)
+    build = Build("--data", str(data), "--out", str(out), "--force", "--jobs", "3")
+    build.wait_for(build.chapters_running)
+    returncode, stderr = build.stop(signum, group=True)
+    assert "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines() == [stderr.strip()], stderr
+    assert returncode in (128 + signum, 1), stderr  # 1: a worker's end was noticed before the signal
+    assert build.survivors() == []
+    assert tree_hash(out) == before
+
+
+def test_a_worker_killed_from_outside_fails_the_build_in_one_line(previous_book):
+    # What the kernel's out-of-memory killer does to one process of the build.
+    data, out = previous_book
+    before = tree_hash(out)
+    build = Build("--data", str(data), "--out", str(out), "--force", "--jobs", "3")
+    build.wait_for(build.chapters_running)
+    own = psutil.Process(build.process.pid)
+    workers = [c for c in own.children() if c.cmdline() == own.cmdline()]  # forks of the build
+    assert workers, "no worker process found"
+    workers[0].kill()
+    build.process.wait(timeout=120)
+    stderr = build.process.stderr.read()
+    assert build.process.returncode == 1, stderr
+    assert stderr.strip().splitlines() == [stderr.strip()], stderr
+    assert "ended unexpectedly" in stderr and "previous book was left as it was" in stderr
     assert build.survivors() == []
     assert tree_hash(out) == before
 

@@ -137,6 +137,18 @@ def test_publish_without_an_atomic_exchange_still_ends_with_the_new_book(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]
 
 
+@pytest.mark.parametrize("exchange", [True, False])
+def test_a_file_put_into_out_while_the_build_ran_is_not_deleted_by_publish(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(outfolder, "_exchange", lambda a, b: False)
+    out, staging = make_book(tmp_path / "book", "old"), make_book(tmp_path / ".book.staging-1", "new")
+    (out / "thesis.docx").write_text("a year of work")  # after the check at the build's start
+    with pytest.raises(BuildError, match=r"holds files the build did not write \(thesis.docx\)"):
+        outfolder.publish(staging, out)
+    assert (out / "thesis.docx").read_text() == "a year of work"
+    assert (out / "html" / "index.html").read_text() == "old"
+
+
 def test_a_swap_interrupted_between_its_two_renames_is_restored_not_deleted(tmp_path):
     # The state a kill between "OUT -> .OUT.old" and "staging -> OUT" leaves behind.
     old = make_book(tmp_path / ".book.old", "old")

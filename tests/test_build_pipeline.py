@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -465,3 +466,18 @@ def test_a_file_name_that_is_not_utf8_is_written_to_every_record_as_utf8(tmp_pat
     for record in ("results.json", "provenance.json", "changes.json"):
         json.loads((out / record).read_bytes().decode("utf-8"))  # strict UTF-8
     assert json.loads((out / "results.json").read_text())["dataset"]["path"] == "clinic\ufffd.csv"
+
+
+def killed_by_the_system(*args) -> None:
+    """In place of the analysis: what the out-of-memory killer does to the analysis process of
+    a large cohort (a function of this module, so that the process pool can send it)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_an_analysis_process_killed_from_outside_fails_the_build_in_one_line(small_csv, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "_analyse", killed_by_the_system)
+    out = tmp_path / "book"
+    with pytest.raises(errors.BuildError, match="ended unexpectedly .* previous book was left as it was"):
+        pipeline.build(small_csv, out, log=lambda _: None)
+    assert not out.exists()
+    assert psutil.Process().children(recursive=True) == []

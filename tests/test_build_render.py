@@ -48,7 +48,7 @@ def test_the_end_of_execution_releases_every_pending_page(tmp_path):
 def test_a_warning_fails_the_render_and_is_reported(tmp_path):
     book = tiny_book(tmp_path / "book", "# Page\n\nSee {ref}`a-label-that-does-not-exist`.\n")
     with pytest.raises(BuildError, match="a-label-that-does-not-exist"):
-        render.sphinx(book, tmp_path / "out")
+        render.Renderer(book, tmp_path / "out").render()
 
 
 def test_the_plain_executors_jupyter_book_build_renders_the_book(tmp_path):

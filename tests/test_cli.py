@@ -86,3 +86,11 @@ def test_jobs_with_the_plain_executor_is_refused_in_one_line_before_anything_is_
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "Traceback" not in proc.stderr
     assert "--jobs 2" in proc.stderr and "plain executor" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.csv"]
+
+
+def test_a_file_system_error_without_an_errno_text_is_one_line_with_its_names_shown():
+    # shutil.Error and SameFileError carry no strerror; their text holds the file names.
+    import shutil
+
+    line = cli._os_error(shutil.SameFileError("bad\nname.csv\x1b[2J is the same file"))
+    assert "\n" not in line and "\x1b" not in line and "name.csv" in line

@@ -6,10 +6,11 @@ ten-patient fixture (tests/conftest.py), whose patients sit on the groups' bound
 from __future__ import annotations
 
 import pytest
-from conftest import cohort_frame
+from conftest import LIKE_THE_PAPER, cohort_frame, replicate, table, write_csv
 from livingpaper import domain
+from livingpaper.inputs import cohort as dataset
 from livingpaper.parameters import Parameters
-from livingpaper.present import figures, replication
+from livingpaper.present import replication
 from livingpaper.results import document
 
 
@@ -53,13 +54,22 @@ def test_definition_states_the_thresholds_of_the_build():
         assert "5" in domain.definition(section, p)
 
 
-def test_every_paired_section_of_results_json_is_a_section_of_the_registry():
-    assert domain.PAIRED_SECTIONS == tuple(domain.SECTIONS)
-    assert set(domain.PAIRED_SECTIONS) <= set(document.SECTION_TYPES)
-    assert set(domain.SEVERITY_SECTIONS) | {"dose"} == set(domain.CLAIMS)
+def test_each_paired_section_of_results_holds_the_patients_its_registry_entry_names(tmp_path):
+    cohort = dataset.load(write_csv(tmp_path, cohort_frame()))
+    for params in (Parameters(), Parameters(moderate_min=6.0, severe_above=9.0, dose_cutoff_cells=2e9)):
+        for key in domain.PAIRED_SECTIONS:
+            assert document.paired(cohort, key, params).n == len(members(key, params)), key
 
 
-def test_labels_on_figures_and_pages_are_read_from_the_registry():
-    assert {k: figures._GROUP_LABELS[k] for k in domain.SEVERITY_SECTIONS} == {
-        k: domain.SECTIONS[k].short_label for k in domain.SEVERITY_SECTIONS}
-    assert replication.CLAIM_NAMES == {k: c.label for k, c in domain.CLAIMS.items()}
+def test_a_page_prints_each_claim_under_the_registrys_label(tmp_path):
+    found = replicate(tmp_path, LIKE_THE_PAPER)
+    header = table(replication.replication_table(found))[0]
+    assert header[1:] == [domain.CLAIMS[key].label for key in found.claims]
+    assert list(found.claims) == list(domain.CLAIMS)
+
+
+def test_verdicts_and_sources_read_as_words():
+    assert [domain.verdict_name(v) for v in domain.VERDICTS] == [
+        "consistent", "inconsistent", "inconclusive", "not assessable"]
+    assert domain.source_label("adipose") == "Adipose tissue"
+    assert domain.source_label("amniotic_membrane") == "amniotic membrane"  # not in the registry

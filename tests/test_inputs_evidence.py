@@ -19,7 +19,7 @@ from livingpaper.errors import EvidenceError
 from livingpaper.inputs import evidence
 
 ROOT = paths.ROOT
-BIBFILES = [ROOT / "references.bib", ROOT / "references-evidence.bib"]
+BIBFILES = [paths.REFERENCES, paths.EVIDENCE_BIB]
 DICTIONARY = ROOT / "data" / "evidence.md"
 
 
@@ -141,6 +141,21 @@ def test_a_bad_cell_is_reported_with_its_line_row_and_column(tmp_path, cells, me
         evidence.load(path)
     problems = caught.value.problems
     assert any(p.startswith("small.csv line 3 (") and message in p for p in problems), problems
+
+
+def test_an_evidence_error_raised_in_another_process_keeps_its_lines(tmp_path):
+    # The analysis runs in a process of its own: its errors come back pickled.
+    import pickle
+
+    error = EvidenceError(["e.csv line 2 (a), column x: bad", "e.csv line 3 (b), column y: bad"])
+    assert pickle.loads(pickle.dumps(error)).problems == error.problems
+
+
+def test_outside_text_in_an_evidence_problem_is_shown_not_interpreted(tmp_path):
+    path = write_rows(tmp_path, [row(row_id="bad\x1b[2Jid\nx")])
+    with pytest.raises(EvidenceError) as caught:
+        evidence.load(path)
+    assert not any("\x1b" in p or "\n" in p for p in caught.value.problems), caught.value.problems
 
 
 def test_a_row_id_must_be_lower_case_with_underscores(tmp_path):

@@ -18,7 +18,7 @@ from livingpaper.present import evidence as present_evidence
 from livingpaper.stats import comparators
 
 ROOT = paths.ROOT
-BIBFILES = [ROOT / "references.bib", ROOT / "references-evidence.bib"]
+BIBFILES = [paths.REFERENCES, paths.EVIDENCE_BIB]
 CHAPTER = ROOT / "chapters" / "evidence.md"
 
 

@@ -8,7 +8,9 @@ baseline against R (the call beside each assertion, R 4.2.2).
 """
 from __future__ import annotations
 
-from conftest import DID_NOT_FALL, LIKE_THE_PAPER, replicate
+import dataclasses
+
+from conftest import DID_NOT_FALL, LIKE_THE_PAPER, replicate, table
 from livingpaper.inputs import published
 from livingpaper.present import figures
 from livingpaper.present import replication as present_replication
@@ -68,10 +70,10 @@ def test_the_introduction_on_new_data_says_it_is_a_replication_and_gives_the_ver
 
 def test_on_the_reconstructed_cohort_each_claim_says_agreement_is_by_construction(tmp_path):
     found = replicate(tmp_path, LIKE_THE_PAPER)
-    assert "These patients show what the paper reported" in present_replication.replication_headline(found).data
+    assert "compatible with the paper's estimate" in present_replication.replication_headline(found).data
     reconstructed = replication.Replication(**{**vars(found), "reconstructed": True})
     text = present_replication.replication_headline(reconstructed).data
-    assert text.count("By construction") == 3 and "These patients show" not in text
+    assert text.count("By construction") == 3 and "compatible with the paper's estimate" not in text
 
 
 def test_replication_plot_is_deterministic_and_draws_every_claim(tmp_path):
@@ -83,3 +85,12 @@ def test_replication_plot_is_deterministic_and_draws_every_claim(tmp_path):
     for name in ("overall", "moderate", "severe"):
         assert f'id="prediction:{name}"' in svg and f'id="cohort:{name}"' in svg, name
     assert 'id="paper:dose"' in svg and 'id="prediction:dose"' not in svg
+
+
+def test_the_small_telescope_cell_prints_a_tiny_p_as_a_bound(tmp_path):
+    found = replicate(tmp_path, LIKE_THE_PAPER)
+    claims = {k: dataclasses.replace(c, smaller_than_d33_p=1e-6, smaller_than_d33=True) if k == "overall" else c
+              for k, c in found.claims.items()}
+    rows = table(present_replication.replication_table(dataclasses.replace(found, claims=claims)))
+    cell = next(r for r in rows if r[0].startswith("This cohort's effect significantly smaller"))[1]
+    assert cell == "yes (one-sided p < 0.0001)"

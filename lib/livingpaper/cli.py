@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="build the whole book from a data file")
     build.add_argument("--data", type=Path, default=paths.DEFAULT_COHORT, help="cohort file (CSV, XLSX, Parquet)")
-    build.add_argument("--out", type=Path, default=paths.ROOT / "_build", help="output folder (replaced on success)")
+    build.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="output folder (replaced on success)")
     build.add_argument("--moderate-min", type=_finite, default=DEFAULTS.moderate_min,
                        help="lowest baseline HbA1c (%%) of the moderate group (default %(default)s)")
     build.add_argument("--severe-above", type=_finite, default=DEFAULTS.severe_above,
@@ -166,7 +166,7 @@ def _os_error(exc: OSError) -> str:
         return f"no space left on device{where}; free some space and build again (the previous book is unchanged)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"not allowed to write{where}: {exc.strerror}; choose an --out you may write to"
-    return f"{exc.strerror or exc}{where}"
+    return f"{exc.strerror or terminal(exc)}{where}"
 
 
 def run() -> None:

@@ -100,6 +100,21 @@ CLAIMS: dict[str, Claim] = {
 MSC_SOURCES = ("umbilical_cord", "bone_marrow", "adipose")
 SOURCE_LABELS = {"umbilical_cord": "Umbilical cord", "bone_marrow": "Bone marrow", "adipose": "Adipose tissue"}
 
+
+def source_label(source: str) -> str:
+    """An MSC source as a reader reads it (``umbilical_cord`` -> ``Umbilical cord``); a source
+    the registry does not know, with its underscores as spaces."""
+    return SOURCE_LABELS.get(source, str(source).replace("_", " "))
+
+
+#: The verdicts of a replication (livingpaper.stats.replication), as results.json writes them.
+VERDICTS = ("consistent", "inconsistent", "inconclusive", "not_assessable")
+
+
+def verdict_name(verdict: str) -> str:
+    """A verdict as the pages and the terminal print it (``not_assessable`` -> ``not assessable``)."""
+    return str(verdict).replace("_", " ")
+
 #: HbA1c is recorded to 0.1 % (laboratories report one decimal).
 HBA1C_STEP = 0.1
 RECORDING_STEP = HBA1C_STEP

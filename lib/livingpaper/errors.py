@@ -21,14 +21,8 @@ class TableProblem(Exception):
     """The file is not a usable table; the message (one sentence, without the file's name)
     is for the user."""
 
-# --------------------------------------------------------------------------------------
-# Loading and validation
-# --------------------------------------------------------------------------------------
 
-
-class EvidenceError(ValueError):
-    """The evidence file is not valid; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+class EvidenceError(DataError):
+    """The evidence file is not valid; ``problems`` holds one line per problem (a
+    :class:`DataError`, so that it crosses a process boundary and is printed as the data's
+    problems are)."""

@@ -142,6 +142,12 @@ def bounds(low: float | None, high: float | None, decimals: int = 2) -> str:
     return f"{round_down(low, decimals):.{decimals}f} to {round_up(high, decimals):.{decimals}f}"
 
 
+def with_range(value: float | None, low: float | None, high: float | None, decimals: int = 2) -> str:
+    """A value with the range (or interval) it lies in: a median with its range, ``"12 (3 to
+    40)"`` (``"–"`` when the value is missing)."""
+    return MISSING if value is None else f"{value:.{decimals}f} ({span(low, high, decimals)})"
+
+
 def percent(x: float | None, decimals: int = 1) -> str:
     """A proportion as a percentage: ``0.265 -> "26.5 %"``."""
     return MISSING if x is None else f"{100 * x:.{decimals}f} %"

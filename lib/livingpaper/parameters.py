@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 
 #: Units the HbA1c columns may be given in: NGSP % or IFCC mmol/mol.
 HBA1C_UNITS = ("ngsp", "ifcc")
-#: Thresholds of the severity groups must be possible HbA1c values (%, NGSP).
-THRESHOLD_RANGE_PERCENT = (3.0, 20.0)
+#: Physiologically possible HbA1c range (%, NGSP): outside it a value in the data is an
+#: error, and a threshold of the severity groups is refused.
+HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Parameters:
     dose_cutoff_cells: float = 1e9
 
     def __post_init__(self) -> None:
-        low, high = THRESHOLD_RANGE_PERCENT
+        low, high = HBA1C_POSSIBLE_PERCENT
         for name in ("moderate_min", "severe_above"):
             value = getattr(self, name)
             if not (math.isfinite(value) and low <= value <= high):

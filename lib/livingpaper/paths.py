@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: The repository root (lib/livingpaper/py -> two levels up from lib/).
+#: The repository root (two levels up from lib/livingpaper/paths.py).
 ROOT = Path(__file__).resolve().parents[2]
 #: The library's own package folder (lib/livingpaper): the build's cache keys read it.
 LIB_DIR = Path(__file__).resolve().parent
@@ -12,6 +12,8 @@ CHAPTERS_DIR = ROOT / "chapters"
 TEMPLATES_DIR = CHAPTERS_DIR / "templates"
 
 DEFAULT_COHORT = DATA_DIR / "cohort.csv"
+#: The default output folder, the only place inside the checkout a book may go.
+DEFAULT_OUT = ROOT / "_build"
 PUBLISHED_FIGURES = DATA_DIR / "published.yaml"
 
 #: Book configuration files copied into every build.

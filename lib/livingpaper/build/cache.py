@@ -51,6 +51,25 @@ def _parsed_template(path: str, mtime_ns: int, size: int):
     return jupytext.read(path)
 
 
+def code_cells(template: Path) -> tuple[ast.AST | None, ...]:
+    """The code cells of a chapter template, parsed once per content (None for a cell that
+    is not Python, such as an IPython magic): the cache keys and the kernel server's
+    imports both read them."""
+    return _code_cells(_signature([template])[0])
+
+
+@lru_cache(maxsize=64)
+def _code_cells(template_signature: tuple) -> tuple[ast.AST | None, ...]:
+    trees: list[ast.AST | None] = []
+    for cell in _parsed_template(*template_signature).cells:
+        if cell.cell_type == "code":
+            try:
+                trees.append(ast.parse(cell.source))
+            except SyntaxError:
+                trees.append(None)
+    return tuple(trees)
+
+
 def module_files(lib_dir: Path | None = None) -> dict[str, Path]:
     """Every module of the package by its dotted name inside it: ``cli``, ``stats.paired``;
     a subpackage by its own name (``stats`` for ``stats/__init__.py``), the package itself
@@ -149,16 +168,12 @@ def chapter_modules(template: Path) -> list[str]:
 
 @lru_cache(maxsize=64)
 def _chapter_modules(template_signature: tuple, lib_signature: tuple) -> list[str]:
-    template = Path(template_signature[0][0])
-    nb = read_template(template)
     known = frozenset(module_files())
     direct: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            try:
-                direct |= _imported_modules(ast.parse(cell.source), known=known)
-            except SyntaxError:  # IPython magics: be conservative, depend on everything
-                return library_closure(known, LIB_DIR)
+    for tree in _code_cells(template_signature[0]):
+        if tree is None:  # IPython magics: be conservative, depend on everything
+            return library_closure(known, LIB_DIR)
+        direct |= _imported_modules(tree, known=known)
     return library_closure(direct, LIB_DIR)
 
 

@@ -115,7 +115,7 @@ def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """Worker processes for :func:`execute_all`, forked now, not at the first chapter: a worker
     forked later would also hold the pipes of the processes started meanwhile (the
     renderer's, whose end of input tells it the chapters are done)."""
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers), initializer=processes.child_setup,
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers), initializer=processes.worker_setup,
                                                   initargs=(os.getpid(),))
     pool.submit(int).result()  # with fork, the first task starts every worker
     return pool

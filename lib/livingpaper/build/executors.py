@@ -25,13 +25,14 @@ same way (:func:`livingpaper.build.execute.execute`: the chapter, its template a
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from livingpaper import paths
-from livingpaper.build import execute, kernels, render
+from livingpaper.build import execute, kernels, processes, render
 from livingpaper.build.book import CHAPTERS, Chapter
 from livingpaper.errors import BuildError
 from livingpaper.escaping import terminal
@@ -99,7 +100,7 @@ class FastExecutor(Executor):
         self.pool = None
         self.renderer: render.Renderer | None = None
         self.kernel_counts: dict[str, Any] = {}
-        self._saved_environment: dict[str, str | None] = {}
+        self._environment = contextlib.ExitStack()
 
     def __enter__(self) -> FastExecutor:
         try:
@@ -107,8 +108,7 @@ class FastExecutor(Executor):
             variables = {kernels.IPC_DIR_ENV: str(self.private)}
             if self.warm:
                 variables[kernels.SERVER_ENV] = str(self.private / "kernels.sock")
-            self._saved_environment = {name: os.environ.get(name) for name in variables}
-            os.environ.update(variables)
+            self._environment.enter_context(processes.environment(variables))
             if self.warm:
                 # Started now, so that it imports the chapters' libraries on one core while
                 # the build loads the data and computes the results on the other.
@@ -162,12 +162,7 @@ class FastExecutor(Executor):
             self.pool = None
         if self.server:
             self.server.kill()
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment = {}
+        self._environment.close()
         if self.private:
             shutil.rmtree(self.private, ignore_errors=True)
 

@@ -96,7 +96,7 @@ def _become_kernel(request: dict[str, Any], server_cwd: str, sockets: list[socke
 
 
 def serve(socket_path: str, modules: list[str]) -> None:
-    """The server's main loop (``python -m livingpaper.build.kernels SOCKET MODULE...``).
+    """The server's main loop (``python -m livingpaper.build.kernel_server SOCKET MODULE...``).
 
     Imports ``modules`` (those that fail are left to fail in the chapter, with the
     chapter's own error), then forks a kernel per request. It ends when the build says

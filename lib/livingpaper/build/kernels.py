@@ -66,15 +66,12 @@ def available() -> bool:
 
 def chapter_imports(templates: Iterable[Path]) -> list[str]:
     """Modules the code cells of these chapter templates import, as dotted names
-    (``from livingpaper import analysis`` gives ``livingpaper`` and ``livingpaper.results.document``)."""
+    (``from livingpaper.results import document`` gives ``livingpaper.results`` and
+    ``livingpaper.results.document``); a cell that is not Python (IPython magics) is left out."""
     found: set[str] = set()
     for template in templates:
-        for cell in cache.read_template(template).cells:
-            if cell.cell_type != "code":
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:  # IPython magics: the imports of that cell are not preloaded
+        for tree in cache.code_cells(template):
+            if tree is None:
                 continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):

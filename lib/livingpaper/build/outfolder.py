@@ -33,8 +33,6 @@ from livingpaper.escaping import terminal
 #: Written by the build into every folder it creates beside or as OUT.
 MARKER = ".livingpaper-book.json"
 _WRITER = "livingpaper"
-#: The build's own folders inside the checkout may live here (the default OUT).
-DEFAULT_OUT = paths.ROOT / "_build"
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -94,9 +92,9 @@ def check(out: Path, data: Path) -> None:
         what = "the data file itself" if data == out else "a file, not a folder"
         raise BuildError(f"--out {terminal(out)} is {what}; give a folder for the book")
     root = paths.ROOT
-    if _inside(out, root) and not _inside(out, DEFAULT_OUT) or _inside(root, out) or out == Path(out.anchor):
+    if _inside(out, root) and not _inside(out, paths.DEFAULT_OUT) or _inside(root, out) or out == Path(out.anchor):
         raise BuildError(f"--out {terminal(out)} is inside the source tree ({terminal(root)}) or holds it; the "
-                         f"book may go to {terminal(DEFAULT_OUT)} (the default) or to a folder outside the checkout")
+                         f"book may go to {terminal(paths.DEFAULT_OUT)} (the default) or to a folder outside the checkout")
     ours_beside = any(p.parent == out.parent and p.name.startswith(f".{out.name}.") for p in (data, *data.parents))
     if _inside(data, out) or ours_beside:
         raise BuildError(f"the data file {terminal(data)} lies inside --out {terminal(out)}, which the build "
@@ -185,7 +183,11 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def publish(staging: Path, out: Path) -> None:
-    """Make the complete book in ``staging`` the book in OUT, atomically."""
+    """Make the complete book in ``staging`` the book in OUT, atomically; OUT is checked
+    again first (:func:`check` ran when the build started, and a file put into OUT since
+    would go with the old book)."""
+    if out.is_dir():
+        _check_replaceable(out)
     if not out.exists():
         staging.rename(out)
         return

@@ -98,12 +98,13 @@ class BuildContext:
     started: float  # time.perf_counter() when the build started
     stable_parameters: dict[str, Any]  # what the pages are given that is no machine path
     manifest: dict[str, Any]  # build.json of the book in OUT ({} with force, or no book)
-    book_key: str  # of every input (:func:`cache.book_key`); after analyse, of the bytes read
+    data_identity: dict[str, Any]  # what data_path stands for in the keys; after analyse, of the bytes read
+    book_key: str  # of every input (:func:`cache.book_key`), with data_identity
     staging: Path  # the folder the new book is written into, beside OUT
     # analyse
     results: dict[str, Any] = field(default_factory=dict)
     n_rows: int = 0
-    data_identity: dict[str, Any] = field(default_factory=dict)  # what data_path stands for in the keys
+    verdict_lines: list[str] = field(default_factory=list)  # the replication's, printed last
     # write_records
     previous: dict[str, Any] | None = None  # results and record of the book in OUT
     changed: list[changes.Change] = field(default_factory=list)
@@ -158,14 +159,18 @@ def build(data: str | Path, out: str | Path, params: Parameters | None = None,
     if nothing_changed(context):
         return context.results
     with _running(context) as executor_:
-        analyse(context)
-        executor_.prepare(context.n_rows)  # the fast one forks its workers now, while the build is small
-        write_records(context)
-        stage_book(context)
-        plan(context)
-        execute_chapters(context, executor_)
-        render_book(context, executor_)
-        publish(context)
+        try:
+            analyse(context)
+            executor_.prepare(context.n_rows)  # the fast one forks its workers now, while the build is small
+            write_records(context)
+            stage_book(context)
+            plan(context)
+            execute_chapters(context, executor_)
+            render_book(context, executor_)
+            publish(context)
+        except concurrent.futures.BrokenExecutor:  # the analysis process or a worker was killed
+            raise BuildError("a process of the build ended unexpectedly (killed from outside, or out of memory); "
+                             "the previous book was left as it was") from None
     report(context)
     return context.results
 
@@ -193,11 +198,12 @@ def check_inputs(data: Path, out: Path, params: Parameters, options: Options,
     outfolder.check(out, data)
     # The file's name as the pages show it (a line break in it shows as \n, ...).
     stable = {"data_name": visible(_display_path(data)), **params.to_dict()}
+    identity = {"sha256": hashing.file_sha256(data), **options.load_options}
     return BuildContext(
         data=data, out=out, params=params, options=options, log=log, started=started, stable_parameters=stable,
-        manifest={} if options.force else _read_manifest(out),
-        book_key=cache.book_key({"sha256": hashing.file_sha256(data), **options.load_options}, stable, options.pdf),
-        staging=out.with_name(f".{out.name}.staging-{os.getpid()}"))
+        manifest={} if options.force else _read_manifest(out), data_identity=identity,
+        book_key=cache.book_key(identity, stable, options.pdf),
+        staging=outfolder.sibling(out, f"staging-{os.getpid()}"))
 
 
 def nothing_changed(context: BuildContext) -> bool:
@@ -222,7 +228,7 @@ def analyse(context: BuildContext) -> None:
             raise BuildError(f"{terminal(staging)} exists and was not written by this build; remove it")
         shutil.rmtree(staging)
     try:
-        context.results, notes, context.n_rows = _analyse_in_a_process_of_its_own(
+        context.results, notes, context.n_rows, context.verdict_lines = _analyse_in_a_process_of_its_own(
             context.data, options.load_options, context.params, staging)
     except BaseException:  # a DataError above all: then nothing is left behind
         if outfolder.is_ours(staging):
@@ -230,15 +236,17 @@ def analyse(context: BuildContext) -> None:
         raise
     for note in notes:
         context.log(f"{terminal(context.data.name)}: {note}")
-    # What the book describes: the bytes the analysis read (not the file as it is now).
-    context.data_identity = {"sha256": context.results["dataset"]["sha256"], **options.load_options}
-    context.book_key = cache.book_key(context.data_identity, context.stable_parameters, options.pdf)
+    # What the book describes: the bytes the analysis read (not the file as it is now, if it
+    # changed since phase 1).
+    identity = {"sha256": context.results["dataset"]["sha256"], **options.load_options}
+    if identity != context.data_identity:
+        context.data_identity = identity
+        context.book_key = cache.book_key(identity, context.stable_parameters, options.pdf)
 
 
 def write_records(context: BuildContext) -> None:
     """Phase 3: results.json, changes.json (against the book in OUT) and provenance.json."""
     staging, results = context.staging, context.results
-    results["dataset"]["path"] = _display_path(context.data)
     _write_json(staging / "results.json", results)
     context.previous = _previous_build(context.out)
     context.changed = changes.compare(context.previous["results"] if context.previous else None, results)
@@ -341,9 +349,7 @@ def report(context: BuildContext) -> None:
             context.log(line)
     context.log(f"Book written to {terminal(context.out / 'html' / 'index.html')} "
                 f"({time.perf_counter() - context.started:.0f} s in all)")
-    from livingpaper.results.document import replication_summary_lines
-
-    for line in replication_summary_lines(context.results):
+    for line in context.verdict_lines:
         context.log(line)
 
 
@@ -361,27 +367,12 @@ def _running(context: BuildContext) -> Iterator[Executor]:
 
     variables = {"JUPYTER_PATH": str(context.jupyter_dir),
                  "JUPYTER_PLATFORM_DIRS": os.environ.get("JUPYTER_PLATFORM_DIRS", "1")}
-    with _environment(variables), contextlib.ExitStack() as cleanup:
+    with processes.environment(variables), contextlib.ExitStack() as cleanup:
         cleanup.push(lambda kind, exc, tb: _after_failure(exc, context.staging, context.out) if kind else None)
         options = context.options
         yield cleanup.enter_context(executors.create(
             options.executor, context.book_dir, context.sphinx_dir, jobs=options.jobs,
             fresh_kernels=options.fresh_kernels, seconds=context.manifest.get("seconds", {})))
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    """Set environment variables for the kernels of one build, and restore them after it."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _after_failure(exc: BaseException, staging: Path, out: Path) -> None:
@@ -401,20 +392,22 @@ def _no_space(exc: BaseException) -> bool:
 
 
 def _analyse(data: Path, load_options: dict[str, Any], params: Parameters,
-             staging: Path) -> tuple[dict[str, Any], list[str], int]:
+             staging: Path) -> tuple[dict[str, Any], list[str], int, list[str]]:
     """Load and validate the data, compute ``results.json``, and save the validated cohort
     for the chapters (they read it, not the raw file: validated once, the same for all).
     The staging folder is created only once the data are known to be usable: a rejected
-    file leaves no folder behind. Returns the results, the loader's notes and the number
-    of rows of the file."""
+    file leaves no folder behind. Returns the results, the loader's notes, the number of
+    rows of the file and the replication's verdicts as the build prints them last (made
+    here, where the results' modules are imported: the build itself never imports them)."""
     from livingpaper.inputs import cohort as inputs_cohort
     from livingpaper.results import document as results_document
 
     cohort = inputs_cohort.load(data, **load_options)  # DataError here: nothing has been written yet
     results = results_document.results(cohort, params, reconstructed=is_reconstruction(cohort))
+    results["dataset"]["path"] = _display_path(data)
     _make_staging(staging)
     inputs_cohort.save(cohort, staging / "cohort")
-    return results, cohort.notes, cohort.n_rows
+    return results, cohort.notes, cohort.n_rows, results_document.replication_summary_lines(results)
 
 
 def _make_staging(staging: Path) -> None:
@@ -423,7 +416,7 @@ def _make_staging(staging: Path) -> None:
 
 
 def _analyse_in_a_process_of_its_own(data: Path, load_options: dict[str, Any], params: Parameters,
-                                     staging: Path) -> tuple[dict[str, Any], list[str], int]:
+                                     staging: Path) -> tuple[dict[str, Any], list[str], int, list[str]]:
     """:func:`_analyse` in a fresh process, which ends with it: a large cohort's memory is
     then given back before the chapters execute, instead of staying with the build (the
     allocators keep what a process has freed) for its whole length."""
@@ -431,7 +424,7 @@ def _analyse_in_a_process_of_its_own(data: Path, load_options: dict[str, Any], p
     # and holds nothing worth copying.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     one = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method),
-                                                 initializer=processes.child_setup, initargs=(os.getpid(),))
+                                                 initializer=processes.worker_setup, initargs=(os.getpid(),))
     failed = True
     try:
         results = one.submit(_analyse, data, load_options, params, staging).result()

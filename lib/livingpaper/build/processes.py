@@ -6,10 +6,11 @@ kernels, the kernels the workers launch), the Sphinx renderer and Chromium. Each
 asks the kernel to kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so that a
 build killed with ``kill -9`` leaves nothing running, and ignores the terminal's Ctrl-C,
 which the build itself handles (it stops them, and prints one line instead of one
-traceback per process).
+traceback per process); forked workers also leave SIGTERM and SIGHUP to the build.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -47,7 +48,33 @@ def child_setup(parent: int | None = None) -> None:
     ignore_interrupt()
 
 
+def worker_setup(parent: int | None = None) -> None:
+    """What a forked worker (the analysis process, a chapter's worker) does first: as every
+    child, and it also ignores SIGTERM and SIGHUP, whose handler it inherited from the build
+    (it would raise, in the worker, an exception meant for the build, with a traceback). The
+    build gets the same signal when it is sent to the whole group, and stops its workers."""
+    child_setup(parent)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def popen_options() -> dict:
     """Keyword arguments for :class:`subprocess.Popen` that give the child :func:`child_setup`."""
     parent = os.getpid()
     return {"preexec_fn": lambda: child_setup(parent)}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """Set environment variables for the processes a build starts, and restore them after it."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

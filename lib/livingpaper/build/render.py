@@ -91,11 +91,6 @@ def _failure(log_path: Path) -> BuildError:
     return BuildError("Jupyter Book failed:\n" + "\n".join(terminal(p) for p in problems[:20]))
 
 
-def sphinx(book_dir: Path, out_dir: Path, builder: str = "html") -> Path:
-    """Render the executed book now; returns the folder of the output."""
-    return Renderer(book_dir, out_dir, builder).render()
-
-
 #: ``jupyter-book`` as its console script runs it (the script may not be on PATH).
 _JUPYTER_BOOK = "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 

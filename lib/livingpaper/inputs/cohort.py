@@ -28,7 +28,6 @@ A systematic problem (every dose in millions, say) is reported for the first
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +38,13 @@ import pandas as pd
 
 from livingpaper.domain import MSC_SOURCES
 from livingpaper.errors import DataError, TableProblem
+from livingpaper.hashing import digest
 from livingpaper.escaping import terminal
 from livingpaper.inputs import identifiers, tables
 from livingpaper.inputs.tables import TEXT, normalise_name
-from livingpaper.parameters import HBA1C_UNITS
+from livingpaper.parameters import HBA1C_POSSIBLE_PERCENT, HBA1C_UNITS
 
-#: Physiologically possible HbA1c range (%, NGSP); outside it a value is a data error.
-HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
+_HBA1C_ALLOWED = "{:.1f} to {:.1f}".format(*HBA1C_POSSIBLE_PERCENT)
 #: A dose outside this range is almost certainly in another unit (millions, cells/kg).
 DOSE_POSSIBLE_CELLS = (1e6, 1e11)
 SEX_VALUES = {"f": "female", "female": "female", "m": "male", "male": "male"}
@@ -76,10 +75,10 @@ SCHEMA: tuple[Column, ...] = (
     Column("patient_id", "text", "", True, "unique, non-empty, pseudonymous",
            "Pseudonymous patient identifier: a study code such as `MSC-001`, never a name, date of birth, "
            "phone, e-mail, record or national number (such ids are refused)."),
-    Column("hba1c_baseline", "number", "% (NGSP)", True, "3.0 to 20.0",
+    Column("hba1c_baseline", "number", "% (NGSP)", True, _HBA1C_ALLOWED,
            "HbA1c before the infusion. IFCC values (mmol/mol) go in `hba1c_baseline_mmol_mol`.",
            HBA1C_POSSIBLE_PERCENT, may_be_empty=False),
-    Column("hba1c_post", "number", "% (NGSP)", True, "3.0 to 20.0; empty = not measured",
+    Column("hba1c_post", "number", "% (NGSP)", True, f"{_HBA1C_ALLOWED}; empty = not measured",
            "HbA1c at the last follow-up visit (IFCC: `hba1c_post_mmol_mol`). A patient without it "
            "is excluded from the analyses of change.", HBA1C_POSSIBLE_PERCENT),
     Column("dose_cells", "number", "cells", True, "1e6 to 1e11; empty = unknown",
@@ -208,7 +207,7 @@ def load(path: str | Path, hba1c_unit: str = "ngsp", allow_identifiers: bool = F
         table = tables.read(content, path.name, KNOWN_COLUMNS)
     except TableProblem as exc:
         raise DataError([f"{name}: {exc}"]) from None
-    sha256 = hashlib.sha256(content).hexdigest()
+    sha256 = digest(content)
     del content
     return _validate(table, path, name, sha256, hba1c_unit, allow_identifiers)
 

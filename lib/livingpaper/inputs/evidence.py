@@ -28,6 +28,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from livingpaper.errors import EvidenceError
+from livingpaper.escaping import terminal
 from livingpaper.paths import EVIDENCE_CSV
 
 # --------------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def validate(frame: pd.DataFrame, name: str = "evidence.csv") -> list[str]:
     if missing:
         problems.append(f"{name}: missing column(s): {', '.join(missing)}")
     if unknown:
-        problems.append(f"{name}: unknown column(s): {', '.join(map(str, unknown))} (see data/evidence.md)")
+        problems.append(f"{name}: unknown column(s): {', '.join(terminal(c) for c in unknown)} (see data/evidence.md)")
     if missing:
         return problems
 
@@ -220,7 +221,7 @@ def validate(frame: pd.DataFrame, name: str = "evidence.csv") -> list[str]:
     anchors: dict[str, list[str]] = {m: [] for m in _RTM_MEASURES}
     for i, row in enumerate(frame.to_dict("records")):
         line = i + 2
-        rid = row["row_id"] or "?"
+        rid = terminal(row["row_id"]) if row["row_id"] else "?"
 
         def bad(column: str, message: str) -> None:
             problems.append(f"{name} line {line} ({rid}), column {column}: {message}")
@@ -348,7 +349,7 @@ def load(path: str | Path = EVIDENCE_CSV) -> pd.DataFrame:
     path = Path(path)
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
     raw = raw.apply(lambda col: col.str.strip())
-    problems = validate(raw, path.name)
+    problems = validate(raw, terminal(path.name))
     if problems:
         raise EvidenceError(problems)
     frame = raw.copy()

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from livingpaper import domain
-from livingpaper.formatting import format_cells, number
+from livingpaper.formatting import format_cells, number, percent, with_range
 from livingpaper.parameters import Parameters
 from livingpaper.present.markdown import MAX_LISTED, escape, markdown_table, more
 
@@ -51,7 +51,7 @@ def characteristics_table(summary: dict[str, Any]) -> str:
     """Table 1: the patients' characteristics (all valid rows of the file)."""
     n = summary["n_rows"]
     missing = "not recorded"
-    pct = lambda k, of: f"{k} ({100 * k / of:.0f} %)" if of else "–"  # noqa: E731
+    pct = lambda k, of: f"{k} ({percent(k / of, 0)})" if of else "–"  # noqa: E731
     mean_sd = lambda m, s: missing if m is None else f"{m:.1f} ({number(s, 1)})"  # noqa: E731
     rows = [
         ("Patients, n", f"{n}"),
@@ -67,11 +67,11 @@ def characteristics_table(summary: dict[str, Any]) -> str:
         ("MSC dose, cells, median (range)", "–" if summary["dose_median_cells"] is None
          else f"{format_cells(summary['dose_median_cells'])} ({format_cells(summary['dose_min_cells'])} "
               f"to {format_cells(summary['dose_max_cells'])})"),
-        *[(f"MSC source: {escape(source.replace('_', ' '))}, n (%)", pct(k, n))
+        *[(f"MSC source: {escape(domain.source_label(source))}, n (%)", pct(k, n))
           for source, k in summary["msc_sources"].items()],
-        ("Follow-up, months, median (range)", "–" if summary["followup_median_months"] is None
-         else f"{summary['followup_median_months']:.0f} ({summary['followup_min_months']:.0f} "
-              f"to {summary['followup_max_months']:.0f})"),
+        ("Follow-up, months, median (range)", with_range(summary["followup_median_months"],
+                                                         summary["followup_min_months"],
+                                                         summary["followup_max_months"], 0)),
         ("Serious adverse events, n", missing if summary["serious_adverse_events"] is None
          else f"{summary['serious_adverse_events']}"),
     ]

@@ -47,7 +47,7 @@ from matplotlib.ticker import (
 )
 from matplotlib.transforms import blended_transform_factory
 
-from livingpaper.domain import CLAIMS, SECTIONS, SEVERITY_SECTIONS
+from livingpaper.domain import CLAIMS, HBA1C_STEP, SECTIONS, SEVERITY_SECTIONS, verdict_name
 from livingpaper.formatting import format_cells, signed_points
 from livingpaper.stats.covariates import least_squares_line
 from livingpaper.stats.paired import mean_ci
@@ -136,7 +136,6 @@ _NO_DOSE = "No patients with both HbA1c values and a dose"
 # Values are recorded to 0.1 %; differences are rounded to this many decimals so that
 # 7.3 - 7.2 counts as 0.1 and 7.2 - 7.2 as exactly 0.
 _ROUND = 9
-_HBA1C_STEP = 0.1
 
 # --------------------------------------------------------------------------------------
 # Helpers
@@ -193,7 +192,7 @@ def _hist_edges(values: np.ndarray, max_bins: int = 200) -> np.ndarray:
     """Bin edges centred on multiples of the recording step (0.1), so discrete values
     never fall on an edge (no aliasing stripes); widened to keep <= max_bins bins."""
     lo, hi = float(values.min()), float(values.max())
-    step = _HBA1C_STEP * max(1, math.ceil((hi - lo) / _HBA1C_STEP / max_bins))
+    step = HBA1C_STEP * max(1, math.ceil((hi - lo) / HBA1C_STEP / max_bins))
     k0, k1 = math.floor(lo / step + 0.5), math.floor(hi / step + 0.5)
     return (np.arange(k0, k1 + 2) - 0.5) * step
 
@@ -723,8 +722,6 @@ def power_curve_plot(curve: pd.DataFrame, target_power: float = 0.8, title: str 
 
 _CLAIM_LABELS = {**{key: claim.short_label for key, claim in CLAIMS.items()},
                  "dose": CLAIMS["dose"].short_label + "\n(high \u2212 low)"}
-_VERDICT_LABELS = {"consistent": "consistent", "inconsistent": "inconsistent", "inconclusive": "inconclusive",
-                   "not_assessable": "not assessable"}
 _PAPER_BAR = "#BDBDBD"
 _OFFSET = 0.2  # vertical distance of the paper's and this cohort's rows from the claim's centre
 
@@ -762,7 +759,7 @@ def replication_plot(replication, title: str | None = None) -> Figure:
             y = len(claims) - 1 - k
             ticks.append(y)
             labels.append(_CLAIM_LABELS.get(c.claim, str(c.claim)))
-            verdicts.append(_VERDICT_LABELS.get(c.verdict, str(c.verdict)))
+            verdicts.append(verdict_name(c.verdict))
             top, bottom = y + _OFFSET, y - _OFFSET
             if k % 2 == 1:
                 ax.axhspan(y - 0.5, y + 0.5, color="#F4F4F4", lw=0, zorder=0)

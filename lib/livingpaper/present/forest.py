@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator
 
-from livingpaper.formatting import minus
+from livingpaper.formatting import points, points_span
 from livingpaper.inputs import evidence
 from livingpaper.present.figures import PRINT_RCPARAMS, STYLE
 from livingpaper.stats import comparators
@@ -58,9 +58,9 @@ _NOTE_WRAP = 105  # characters per footnote line at 8 pt over 6.5 in
 def _value_text(row: pd.Series) -> str:
     if math.isnan(row["estimate"]):
         return "not estimable"
-    text = minus(f"{row['estimate']:.2f}")
+    text = points(row["estimate"])
     if row["has_ci"]:
-        text += minus(f" ({row['ci_low']:.2f} to {row['ci_high']:.2f})")
+        text += f" ({points_span(row['ci_low'], row['ci_high'])})"
     else:
         text += " (no CI)"
     return text

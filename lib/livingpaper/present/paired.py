@@ -54,7 +54,7 @@ def headline(result: paired.PairedReduction, section: str, params: Parameters) -
         change = f"mean HbA1c {direction} from {result.baseline_mean:.2f} % to {result.post_mean:.2f} %"
     return with_note(
         f"In {who}, n = {result.n}, {change}, a mean reduction of **{result.mean_reduction:.2f} percentage points** "
-        f"(95% CI {result.ci95_low:.2f} to {result.ci95_high:.2f}; paired t({df_text(result.df)}) = {result.t:.2f}, "
+        f"(95% CI {formatting.span(result.ci95_low, result.ci95_high)}; paired t({df_text(result.df)}) = {result.t:.2f}, "
         f"{formatting.format_p(result.p)}).", result
     )
 
@@ -66,7 +66,7 @@ def _paired_rows(result: paired.PairedReduction) -> list[str]:
         mean_sd(result.baseline_mean, result.baseline_sd),
         mean_sd(result.post_mean, result.post_sd),
         mean_sd(result.mean_reduction, result.sd_reduction),
-        "–" if result.ci95_low is None else f"{result.ci95_low:.2f} to {result.ci95_high:.2f}",
+        formatting.span(result.ci95_low, result.ci95_high),
         "–" if result.t is None else f"{result.t:.2f} ({df_text(result.df)})",
         formatting.format_p_cell(result.p),
         number(result.cohen_dz),
@@ -134,8 +134,9 @@ def dose_comparison_sentence(result: paired.DoseComparison, params: Parameters) 
     return with_note(
         f"Patients who received at least {format_cells(params.dose_cutoff_cells)} cells (n = {result.n_high}) had a "
         f"{larger} mean reduction than those who received fewer (n = {result.n_low}): difference "
-        f"(high − low) **{result.difference:.2f} percentage points** (95% CI {result.ci95_low:.2f} to "
-        f"{result.ci95_high:.2f}; Welch t({result.df:.1f}) = {result.t:.2f}, {formatting.format_p(result.p)}).", result
+        f"(high − low) **{result.difference:.2f} percentage points** (95% CI "
+        f"{formatting.span(result.ci95_low, result.ci95_high)}; Welch t({result.df:.1f}) = {result.t:.2f}, "
+        f"{formatting.format_p(result.p)}).", result
     )
 
 

@@ -5,13 +5,16 @@ import pandas as pd
 from IPython.display import Markdown
 
 from livingpaper import formatting
-from livingpaper.domain import CLAIMS
+from livingpaper.domain import CLAIMS, source_label, verdict_name
 from livingpaper.formatting import (
     format_cells,
     format_p_cell,
     number,
+    percent,
     points,
     points_span,
+    span,
+    with_range,
 )
 from livingpaper.present.markdown import code, escape, markdown_table
 from livingpaper.present.paired import published_table
@@ -21,13 +24,6 @@ from livingpaper.present.paired import published_table
 # ---------------------------------------------------------------------------------------
 
 CLAIM_NAMES = {key: claim.label for key, claim in CLAIMS.items()}
-VERDICT_NAMES = {"consistent": "consistent", "inconsistent": "inconsistent", "inconclusive": "inconclusive",
-                 "not_assessable": "not assessable"}
-
-
-def verdict_name(verdict: str) -> str:
-    """A verdict as the pages print it (``not_assessable`` -> ``not assessable``)."""
-    return VERDICT_NAMES.get(verdict, verdict.replace("_", " "))
 
 
 def published_versus(reconstructed: bool) -> str:
@@ -40,8 +36,9 @@ def claim_meaning(claim) -> str:
     """What a claim's verdict means for the clinic that sent the file, in words."""
     verdict = claim.verdict
     if verdict == "consistent":
-        return ("These patients show what the paper reported: a fall of the size that a replication with this many "
-                "patients would find if the paper's estimate were right.")
+        return ("These patients' fall is compatible with the paper's estimate: it is significant, in the paper's "
+                "direction, and within what a replication with this many patients would find if the paper's "
+                "estimate were right (a range taken at its widest: compatible, not shown to be equal).")
     if verdict == "inconsistent":
         if claim.same_direction is not None and not claim.same_direction and claim.significant:
             return "These patients' HbA1c changed significantly in the opposite direction: they contradict the paper."
@@ -66,9 +63,7 @@ def claim_sentence(claim, reconstructed: bool = False) -> Markdown:
     (on the reconstructed cohort, that agreement is by construction)."""
     name = CLAIM_NAMES.get(claim.claim, claim.claim).lower()
     head = f"**Replication, {escape(name)}: {verdict_name(claim.verdict)}.**"
-    if claim.claim == "dose" or claim.published_estimate is None:
-        return Markdown(f"{head} {escape(claim.reason)}")
-    if claim.estimate is None or claim.ci95_low is None:
+    if claim.claim == "dose" or None in (claim.published_estimate, claim.estimate, claim.ci95_low):
         return Markdown(f"{head} {escape(claim.reason)}")
     numbers = (f"This cohort's mean reduction is {points(claim.estimate)} percentage points (95% CI "
                f"{points_span(claim.ci95_low, claim.ci95_high)}, {formatting.format_p(claim.p)}, n = {claim.n}); the paper "
@@ -185,8 +180,7 @@ def replication_table(replication) -> str:
     def telescope(c) -> str:
         if c.smaller_than_d33_p is None:
             return "–"
-        return f"{_yes_no(c.smaller_than_d33)} (one-sided p {'= ' if c.smaller_than_d33_p <= 0.999 else ''}" \
-               f"{format_p_cell(c.smaller_than_d33_p)})"
+        return f"{_yes_no(c.smaller_than_d33)} (one-sided {formatting.format_p(c.smaller_than_d33_p)})"
 
     rows = [
         row("Paper: estimate, percentage points", lambda c: points(c.published_estimate)),
@@ -204,8 +198,8 @@ def replication_table(replication) -> str:
         row("Difference, this cohort − paper (widest 95% interval)", lambda c: "–" if c.difference is None else
             f"{points(c.difference)} ({points_span(c.difference_ci95_low, c.difference_ci95_high)})"),
         row("d33: effect (dz) the paper had 33% power to detect", lambda c: "–" if c.d33 is None else
-            (f"{c.d33:.2f}" if c.d33_high is None or abs(c.d33_high - c.d33) < 0.005
-             else f"{c.d33:.2f} to {c.d33_high:.2f}")),
+            (number(c.d33) if c.d33_high is None or abs(c.d33_high - c.d33) < 0.005
+             else span(c.d33, c.d33_high))),
         row("This cohort's dz", lambda c: number(c.cohen_dz)),
         row("This cohort's effect significantly smaller than d33", telescope),
         row("**Verdict**", lambda c: f"**{verdict_name(c.verdict)}**"),
@@ -224,12 +218,11 @@ def case_mix_table(mix, sources: dict[str, int] | None = None) -> str:
     ``sources`` (optional) are the patient counts per MSC source, from ``results.json``
     (``cohort.msc_sources``); without them the sources are listed by name.
     """
-    pct = lambda x: "–" if x is None else f"{100 * x:.0f} %"  # noqa: E731
-    months = lambda m, lo, hi: "–" if m is None else f"{m:.0f} ({lo:.0f} to {hi:.0f})"  # noqa: E731
     paper_severe = ("–" if mix.paper_n_severe_low is None else
                     f"{mix.paper_n_severe_low} to {mix.paper_n_severe_high} of {mix.paper_n} "
-                    f"({pct(mix.paper_severe_share_low)} to {pct(mix.paper_severe_share_high)}; implied, not reported)")
-    label = lambda s: escape(str(s).replace("_", " "))  # noqa: E731
+                    f"({percent(mix.paper_severe_share_low, 0)} to {percent(mix.paper_severe_share_high, 0)}; "
+                    "implied, not reported)")
+    label = lambda s: escape(source_label(s))  # noqa: E731
     if sources:
         these = ", ".join(f"{label(s)} {k}" for s, k in sorted(sources.items()))
     else:
@@ -242,13 +235,13 @@ def case_mix_table(mix, sources: dict[str, int] | None = None) -> str:
         (f"Baseline below the paper's inclusion threshold ({mix.paper_inclusion_min:g} %)", "0 (inclusion criterion)",
          f"{mix.n_below_inclusion}"),
         (f"Severe patients (baseline above {mix.severe_above:.1f} %)", paper_severe,
-         f"{mix.n_severe} of {mix.n} ({pct(mix.severe_share)})"),
+         f"{mix.n_severe} of {mix.n} ({percent(mix.severe_share, 0)})"),
         ("Dose range, cells", _range_cells(mix.paper_dose_min_cells, mix.paper_dose_max_cells),
          _range_cells(mix.dose_min_cells, mix.dose_max_cells)),
         ("MSC sources", ", ".join(label(s) for s in mix.paper_sources.split(", ")) + " (numbers not reported)", these),
         ("Follow-up, months, median (range)",
-         months(mix.paper_followup_median_months, mix.paper_followup_min_months, mix.paper_followup_max_months),
-         months(mix.followup_median_months, mix.followup_min_months, mix.followup_max_months)),
+         with_range(mix.paper_followup_median_months, mix.paper_followup_min_months, mix.paper_followup_max_months, 0),
+         with_range(mix.followup_median_months, mix.followup_min_months, mix.followup_max_months, 0)),
     ]
     return markdown_table(pd.DataFrame(rows, columns=["Characteristic", "Matsuoka 2025", "This cohort"]),
                           escape_cells=False, numeric=False)
