@@ -281,3 +281,17 @@ def test_untreated_patients_show_a_baseline_slope_of_one_minus_r_and_no_excess()
     assert res.slope == pytest.approx(1 - r, abs=0.02)  # naive test against 0: wildly "significant"
     assert res.slope_p < 1e-100
     assert res.excess_ci95_low < 0 < res.excess_ci95_high  # against 1 - r: nothing left
+
+
+def test_change_on_baseline_is_read_from_the_ancova_the_build_already_fitted():
+    # The fall on baseline is the ANCOVA's regression written for the fall: slope 1 - b.
+    fitted = rtm.ancova(ANCOVA, centre=MU)
+    res = rtm.change_on_baseline(ANCOVA, R, fitted=fitted)
+    alone = rtm.change_on_baseline(ANCOVA, R).to_dict()  # fitted here, at another centre
+    assert res.to_dict() == pytest.approx(alone, rel=1e-12)
+    assert res.slope == pytest.approx(1 - fitted.slope, rel=1e-12)
+    assert res.slope_p == fitted.slope_vs_one_p
+    x = ANCOVA["hba1c_baseline"].to_numpy()
+    assert res.slope == pytest.approx(stats.linregress(x, x - ANCOVA["hba1c_post"].to_numpy()).slope, rel=1e-10)
+    with pytest.raises(ValueError, match="not of these"):
+        rtm.change_on_baseline(ANCOVA.iloc[:5], R, fitted=fitted)

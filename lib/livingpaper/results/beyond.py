@@ -229,7 +229,7 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         trials=trials,
         rtm_at_slope=stats_rtm.regression_to_mean_at_slope(populations[RTM_GROUPS[0]], mu, ancova.slope,
                                                              group=RTM_GROUPS[0]),
-        change_on_baseline=stats_rtm.change_on_baseline(analysed, r),
+        change_on_baseline=stats_rtm.change_on_baseline(analysed, r, fitted=ancova),
     )
     return _with_caveats(_with_holm(result), reconstructed)
 

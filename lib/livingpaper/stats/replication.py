@@ -67,7 +67,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize
 from scipy import stats as _st
 from statsmodels.stats.power import TTestPower
@@ -76,7 +75,7 @@ from livingpaper import domain
 from livingpaper.formatting import format_cells, format_p
 from livingpaper.inputs import published as inputs_published
 from livingpaper.parameters import Parameters
-from livingpaper.stats import implied
+from livingpaper.stats import implied, rtm
 from livingpaper.stats.paired import DoseComparison, PairedReduction
 from livingpaper.stats.result import TidyResult, is_constant
 
@@ -649,19 +648,21 @@ def at_paper_baseline(analysed: pd.DataFrame, baseline: float, paper: PaperClaim
                       confidence: float = CONFIDENCE) -> AtPaperBaseline:
     """The mean reduction this cohort would show at ``baseline``, from its own regression.
 
-    Ordinary least squares of the reduction (baseline − post) on baseline HbA1c
-    (``statsmodels.api.OLS``), read at ``baseline`` with ``get_prediction`` (the CI of the
-    mean, not of one patient). Patients who start higher tend to fall more (by regression to
-    the mean as well as by any effect), so a cohort with other baselines than the paper's
-    shows another mean reduction for that reason alone; this reading compares like with
-    like. With ``paper`` (the overall claim), also the widest prediction interval of the
-    paper's estimate for this SE.
+    The least-squares regression of post-treatment on baseline HbA1c that the chapter
+    beyond the paper reports (:func:`livingpaper.stats.rtm.ancova`), centred at
+    ``baseline``: the reduction there is its adjusted reduction (``baseline`` minus the
+    predicted post-treatment mean, with the CI of the mean, not of one patient), its SE the
+    half-width of that CI over the t quantile, and the slope of the reduction on baseline
+    ``1 -`` the ANCOVA's slope (the same regression written for the fall). Patients who
+    start higher tend to fall more (by regression to the mean as well as by any effect), so
+    a cohort with other baselines than the paper's shows another mean reduction for that
+    reason alone; this reading compares like with like. With ``paper`` (the overall claim),
+    also the widest prediction interval of the paper's estimate for this SE.
 
-    Not estimable with fewer than 3 patients or a single baseline value.
+    Not estimable with fewer than 3 patients, a single baseline value, or a perfect fit.
     """
     data = analysed[["hba1c_baseline", "hba1c_post"]].dropna().astype(float)
     x = data["hba1c_baseline"].to_numpy()
-    y = x - data["hba1c_post"].to_numpy()
     n = int(x.size)
     none = dict(reduction=None, se=None, ci95_low=None, ci95_high=None, slope=None, slope_ci95_low=None,
                 slope_ci95_high=None, extrapolated=None, prediction_low=None, prediction_high=None,
@@ -673,13 +674,15 @@ def at_paper_baseline(analysed: pd.DataFrame, baseline: float, paper: PaperClaim
     if is_constant(x):
         return AtPaperBaseline(estimable=False, reason="Not estimable: every patient has the same baseline HbA1c.",
                                n=n, baseline=float(baseline), **span, **none)
-    fit = sm.OLS(y, sm.add_constant(x)).fit()
-    frame = fit.get_prediction(np.array([[1.0, float(baseline)]])).summary_frame(alpha=1 - confidence)
-    slope_low, slope_high = fit.conf_int(alpha=1 - confidence)[1]
-    reduction, se = float(frame["mean"].iloc[0]), float(frame["mean_se"].iloc[0])
-    fields = dict(reduction=reduction, se=se, ci95_low=float(frame["mean_ci_lower"].iloc[0]),
-                  ci95_high=float(frame["mean_ci_upper"].iloc[0]), slope=float(fit.params[1]),
-                  slope_ci95_low=float(slope_low), slope_ci95_high=float(slope_high),
+    fit = rtm.ancova(analysed, float(baseline), confidence)
+    if not fit.estimable:
+        return AtPaperBaseline(estimable=False, reason=fit.reason, n=n, baseline=float(baseline), **span, **none)
+    reduction = fit.adjusted_reduction
+    se = (fit.adjusted_ci95_high - fit.adjusted_ci95_low) / (2.0 * float(_st.t.ppf(0.5 + confidence / 2,
+                                                                                    fit.df_resid)))
+    fields = dict(reduction=reduction, se=se, ci95_low=fit.adjusted_ci95_low, ci95_high=fit.adjusted_ci95_high,
+                  slope=1.0 - fit.slope, slope_ci95_low=1.0 - fit.slope_ci95_high,
+                  slope_ci95_high=1.0 - fit.slope_ci95_low,
                   extrapolated=bool(not x.min() <= baseline <= x.max()),
                   prediction_low=None, prediction_high=None, inside_prediction=None)
     if paper is not None and paper.estimable and math.isfinite(se):

@@ -672,6 +672,7 @@ def change_on_baseline(
     confidence: float = 0.95,
     baseline: str = _BASELINE,
     post: str = _POST,
+    fitted: Ancova | None = None,
 ) -> ChangeOnBaseline:
     """Does the fall grow with the baseline more than regression to the mean predicts?
 
@@ -685,6 +686,10 @@ def change_on_baseline(
         Level of the confidence intervals.
     baseline, post : str
         Columns of HbA1c before and after (%).
+    fitted : Ancova, optional
+        :func:`ancova` of the same patients at the same ``confidence`` (any centre): the
+        regression this result is read from, so that a build fits it once. Fitted here
+        when not given.
 
     Returns
     -------
@@ -692,8 +697,13 @@ def change_on_baseline(
 
     Notes
     -----
-    Ordinary least squares of the reduction ``baseline - post`` on the baseline
-    (``statsmodels.api.OLS``). Regressing a change on its own starting value is biased
+    Least squares of the reduction ``baseline - post`` on the baseline. It is the
+    regression of :func:`ancova` written for the fall: ``baseline - post = (1 - b) *
+    baseline + ...`` where ``b`` is the ANCOVA's slope, with the same residuals; so the
+    slope here is ``1 - b``, its interval ``1 -`` the ANCOVA's, ``slope_p`` the ANCOVA's
+    ``slope_vs_one_p``, and the test of ``slope = 1 - r`` the t-test of that slope with the
+    standard error its interval gives (``scipy.stats.t``, ``df_resid`` degrees of
+    freedom). Regressing a change on its own starting value is biased
     (Oldham 1962): the baseline's measurement error and day-to-day variation enter the
     change with the opposite sign, so even without any treatment, with equal variances at
     both times and test-retest correlation ``r``, the reduction grows with the baseline
@@ -712,9 +722,7 @@ def change_on_baseline(
     r = _check_reliability(reliability)
     if r is None:
         raise ValueError("reliability is required.")
-    cols = complete_cases(data, [baseline, post])
-    b = cols[baseline]
-    reduction = for_ranking(b - cols[post])
+    b = complete_cases(data, [baseline, post])[baseline]
     n = int(b.size)
     base = dict(n=n, reliability=r, rtm_expected_slope=1.0 - r)
 
@@ -729,18 +737,23 @@ def change_on_baseline(
         return not_estimable(
             "Not estimable: every patient had the same baseline HbA1c, so the fall cannot be related to "
             f"the baseline (n = {n}).")
-    fit = sm.OLS(reduction, sm.add_constant(b, has_constant="add")).fit()
-    if _exact_fit(fit.resid, reduction):
+    if fitted is None:
+        fitted = ancova(data, float(b.mean()), confidence, baseline, post)
+    elif fitted.n != n:
+        raise ValueError(f"fitted is the ANCOVA of {fitted.n} patients, not of these {n}.")
+    if not fitted.estimable:
         return not_estimable(
             "Not estimable: the fall lies exactly on a straight line in the baseline, so the regression "
             f"has no residual variation (n = {n}).")
-    ci = fit.conf_int(alpha=1.0 - confidence)
-    slope = float(fit.params[1])
-    excess, low, high, p_excess = _slope_against(fit, 1, 1.0 - r, confidence)
+    slope = 1.0 - fitted.slope
+    low, high = 1.0 - fitted.slope_ci95_high, 1.0 - fitted.slope_ci95_low
+    se = (high - low) / (2.0 * float(_st.t.ppf(0.5 + confidence / 2, fitted.df_resid)))
+    excess = slope - (1.0 - r)
+    p_excess = float(2.0 * _st.t.sf(abs(excess / se), fitted.df_resid))
     explaining = 1.0 - slope
     return ChangeOnBaseline(
-        estimable=True, reason=None, **base, slope=slope, slope_ci95_low=float(ci[1, 0]),
-        slope_ci95_high=float(ci[1, 1]), slope_p=float(fit.pvalues[1]), excess=excess, excess_ci95_low=low,
-        excess_ci95_high=high, excess_p=p_excess,
+        estimable=True, reason=None, **base, slope=slope, slope_ci95_low=low, slope_ci95_high=high,
+        slope_p=fitted.slope_vs_one_p, excess=excess, excess_ci95_low=low - (1.0 - r),
+        excess_ci95_high=high - (1.0 - r), excess_p=p_excess,
         reliability_explaining_slope=explaining if 0.0 <= explaining <= 1.0 else None,
     )
