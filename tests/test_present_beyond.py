@@ -134,3 +134,12 @@ def test_the_change_on_baseline_is_reported_as_its_excess_over_regression_to_the
     assert f"the excess is **{res.excess:.2f} points**" in text
     dose_text = beyond.dose_headline(result.dose_regression).data
     assert f"the excess is {result.dose_regression.baseline_excess:.2f}" in dose_text
+
+
+def test_the_chapter_says_which_p_values_the_family_holds_including_the_papers_own_claims(reconstructed):
+    _, result = reconstructed
+    text = beyond.multiplicity_headline(result).data
+    assert "13 test questions of its own" in text
+    assert ("3 Wilcoxon signed-rank tests of the fall in all patients, the moderate group and the severe group "
+            "test the paper's own claims again") in text
+    assert "paired t-tests" in text and "not among them" in text

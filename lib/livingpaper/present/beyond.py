@@ -69,6 +69,7 @@ from livingpaper.present.markdown import (
     with_note,
 )
 from livingpaper.results.beyond import (
+    PAPER_CLAIM_TESTS,
     ROBUST_GROUPS,
     RTM_GROUPS,
     TRIAL_DROPOUT,
@@ -499,12 +500,24 @@ def multiplicity_headline(result: "Beyond") -> Markdown:
     m = result.multiplicity
     if m is None or not m.estimable:
         return Markdown("None of the tests of this chapter could be made on these data.")
-    text = (f"This chapter reports **{m.n_tests} p-values** of its own, all on the same patients. Among so many, "
-            f"one below {m.alpha:g} is expected by chance even if nothing is there, so each is shown with its "
-            "Holm-adjusted p beside it, which keeps the chance of any false finding among them at "
-            f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
-            f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
-            "section lists them all.")
+    text = f"This chapter reports **{m.n_tests} p-values**, all on the same patients"
+    retested = []
+    if result.family is not None:
+        made = {(s, f) for s, f, ok in zip(result.family["section"], result.family["field"],
+                                           result.family["in_family"]) if ok}
+        retested = [_in_sentence(g) for s, f, g in PAPER_CLAIM_TESTS if (s, f) in made]
+    if retested:
+        one = len(retested) == 1
+        text += (f": {m.n_tests - len(retested)} test questions of its own (regression to the mean, the "
+                 "baseline-adjusted regressions, dose, follow-up and MSC source), and "
+                 f"{len(retested)} Wilcoxon signed-rank test{'' if one else 's'} of the fall in "
+                 f"{_listing(retested)} test{'s' if one else ''} the paper's own claim{'' if one else 's'} again, "
+                 "on ranks (the paper's paired t-tests, on the results pages, are not among them)")
+    text += (f". Among so many, one below {m.alpha:g} is expected by chance even if nothing is there, so each is "
+             "shown with its Holm-adjusted p beside it, which keeps the chance of any false finding among them at "
+             f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
+             f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
+             "section lists them all.")
     return with_note(text, m)
 
 

@@ -3,6 +3,7 @@ the mean, ANCOVA, robust intervals, covariates, safety, power, and their multipl
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from livingpaper.stats import consistency, covariates, power, safety
 from livingpaper.stats import multiplicity as stats_multiplicity
 from livingpaper.stats import robust as stats_robust
 from livingpaper.stats import rtm as stats_rtm
+from livingpaper.stats.paired import PairedReduction, paired_reduction
 from livingpaper.stats.result import TidyResult
 
 #: Populations of the regression-to-the-mean analysis; the first is the headline.
@@ -36,10 +38,14 @@ def _anchor(anchors: Any, name: str) -> float:
 
 #: Significance level against which raw and Holm-adjusted p-values are counted.
 ALPHA = 0.05
-#: Every p-value the chapter *How much of the effect is real?* reports for a test of its
-#: own: ``(section, field, what it tests)``. They are adjusted together (Holm 1979).
-#: Re-readings of the same test at another correlation (``*_own_baseline``, the ANCOVA
-#: slope) are sensitivity analyses of a member, not members.
+#: Every p-value the chapter *How much of the effect is real?* reports for a test:
+#: ``(section, field, what it tests)``. They are adjusted together (Holm 1979). Besides the
+#: tests of the chapter's own questions, the family holds the three Wilcoxon signed-rank
+#: tests of the robustness section (:data:`PAPER_CLAIM_TESTS`), which test the paper's own
+#: claims again (a fall in all patients, the moderate and the severe group); the paper's
+#: paired t-tests, on the results pages, are not in it. Re-readings of the same test at
+#: another correlation (``*_own_baseline``, the ANCOVA slope) are sensitivity analyses of a
+#: member, not members.
 P_VALUE_FAMILY = (
     ("regression_to_mean", "residual_p", "Severe group: fall beyond regression to the mean"),
     ("regression_to_mean_moderate", "residual_p", "Moderate group: fall beyond regression to the mean"),
@@ -58,6 +64,10 @@ P_VALUE_FAMILY = (
     ("source_comparison", "welch_p", "MSC sources: Welch's ANOVA"),
     ("source_comparison", "kruskal_p", "MSC sources: Kruskal–Wallis"),
 )
+#: The members of :data:`P_VALUE_FAMILY` that test a claim of the paper again (on ranks),
+#: ``(section, field, population)``; the chapter says so where it counts the family.
+PAPER_CLAIM_TESTS = tuple(("bootstrap" if i == 0 else f"bootstrap_{g}", "wilcoxon_p", g)
+                          for i, g in enumerate(ROBUST_GROUPS))
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,7 @@ def _with_caveats(result: Beyond, reconstructed: bool) -> Beyond:
 
 
 def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[str, Any] | None = None,
-            reconstructed: bool = False) -> Beyond:
+            reconstructed: bool = False, paired: Mapping[str, PairedReduction] | None = None) -> Beyond:
     """Run every analysis beyond the paper on this cohort.
 
     Parameters
@@ -198,13 +208,20 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
     reconstructed : bool
         Whether the data are the reconstructed cohort: the sections that reflect its
         choices then carry their ``reconstruction_caveat``.
+    paired : mapping of str to PairedReduction, optional
+        The build's paired sections by population (``overall``, ``moderate``,
+        ``severe``): the robustness intervals take their mean, t interval and Wilcoxon p
+        from them instead of running the same tests again (computed here when not given).
     """
     mu, r = _anchor(anchors, "population_mean_percent"), _anchor(anchors, "reliability")
     cv, sd = _anchor(anchors, "within_person_cv"), _anchor(anchors, "population_sd_percent")
     populations = {g: results_populations.population(cohort, g, params) for g in ("overall", "moderate", "severe")}
     rtm = {g: stats_rtm.regression_to_mean(populations[g], mu, r, group=g, within_person_cv=cv, population_sd=sd)
            for g in RTM_GROUPS}
-    robust = {g: stats_robust.robust_intervals(populations[g], group=g) for g in ROBUST_GROUPS}
+    # The paired t-test and Wilcoxon test of each group are the results pages' (computed here
+    # only when the caller has not), so the same test shows the same numbers everywhere.
+    paired = {g: (paired or {}).get(g) or paired_reduction(populations[g]) for g in ROBUST_GROUPS}
+    robust = {g: stats_robust.robust_intervals(populations[g], group=g, paired=paired[g]) for g in ROBUST_GROUPS}
     trials = {}
     for g in TRIAL_GROUPS:
         # The planning SD is the SD of the change in this population (the paired chapters'

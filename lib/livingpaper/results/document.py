@@ -102,11 +102,12 @@ def dose_correlation(cohort: Cohort, reconstructed: bool = False) -> DoseCorrela
 
 def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
     """Every number of the book, in the ``results.json`` contract of DESIGN.md."""
-    sections: dict[str, Any] = {name: paired(cohort, name, params, reconstructed).to_dict()
-                                for name in PAIRED_SECTIONS}
+    reductions = {name: paired(cohort, name, params, reconstructed) for name in PAIRED_SECTIONS}
+    sections: dict[str, Any] = {name: result.to_dict() for name, result in reductions.items()}
     sections["dose_comparison"] = dose_comparison(cohort, params, reconstructed).to_dict()
     sections["dose_correlation"] = dose_correlation(cohort, reconstructed).to_dict()
-    analysed_beyond = beyond_analyses.analyse(cohort, params, evidence.rtm_anchors(), reconstructed=reconstructed)
+    analysed_beyond = beyond_analyses.analyse(cohort, params, evidence.rtm_anchors(), reconstructed=reconstructed,
+                                              paired=reductions)
     sections.update(analysed_beyond.sections())
     sections["replication"] = with_caveat(replication.replicate(sections, cohort.analysed, params, reconstructed),
                                           "replication", reconstructed).to_dict()
