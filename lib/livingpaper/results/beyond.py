@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from livingpaper.inputs.cohort import Cohort
-from livingpaper.parameters import Parameters
+from livingpaper.parameters import ALPHA, Parameters
 from livingpaper.results import caveats as results_caveats
 from livingpaper.results import populations as results_populations
 from livingpaper.stats import consistency, covariates, power, safety
@@ -36,8 +36,6 @@ def _anchor(anchors: Any, name: str) -> float:
     return float(value)
 
 
-#: Significance level against which raw and Holm-adjusted p-values are counted.
-ALPHA = 0.05
 #: Every p-value the chapter *How much of the effect is real?* reports for a test:
 #: ``(section, field, what it tests)``. They are adjusted together (Holm 1979). Besides the
 #: tests of the chapter's own questions, the family holds the three Wilcoxon signed-rank

@@ -59,7 +59,6 @@ results. *Psychological Science* 26(5), 559-569. doi:10.1177/0956797614567341
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -74,17 +73,15 @@ from statsmodels.stats.power import TTestPower
 from livingpaper import domain
 from livingpaper.formatting import format_cells, format_p
 from livingpaper.inputs import published as inputs_published
-from livingpaper.parameters import Parameters
+from livingpaper.parameters import ALPHA, Parameters
 from livingpaper.stats import implied, rtm
 from livingpaper.stats.paired import DoseComparison, PairedReduction
 from livingpaper.stats.result import TidyResult, is_constant
 
-#: The claims of the abstract, in the order the book shows them.
-CLAIMS = ("overall", "moderate", "severe", "dose")
+#: The claims of the abstract, in the order the book shows them (:data:`livingpaper.domain.CLAIMS`).
+CLAIMS = tuple(domain.CLAIMS)
 CONSISTENT, INCONSISTENT, INCONCLUSIVE, NOT_ASSESSABLE = "consistent", "inconsistent", "inconclusive", "not_assessable"
 VERDICTS = (CONSISTENT, INCONSISTENT, INCONCLUSIVE, NOT_ASSESSABLE)
-#: Significance level of the paper's tests (two-sided) and of this cohort's.
-ALPHA = 0.05
 #: Level of the confidence and prediction intervals.
 CONFIDENCE = 0.95
 #: Power that defines d33 (Simonsohn 2015).
@@ -98,7 +95,8 @@ TELESCOPE_POWER = 1 / 3
 MIN_PATIENTS = 10
 
 _EPS = 1e-9
-_PAIRED = ("overall", "moderate", "severe")
+#: The claims about a paired reduction: the severity groups of the paper.
+_PAIRED = domain.SEVERITY_SECTIONS
 
 
 # ---------------------------------------------------------------------------
@@ -772,12 +770,6 @@ def _differences(params: Parameters, definitions: dict[str, Any]) -> dict[str, s
     }
 
 
-def _result(kind: type, section: dict[str, Any]):
-    """A results.json section as its result type (keys added to the section later are left out)."""
-    names = {f.name for f in dataclasses.fields(kind)}
-    return kind(**{k: v for k, v in section.items() if k in names})
-
-
 def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, params: Parameters,
               reconstructed: bool, published: dict[str, Any] | None = None,
               min_patients: int = MIN_PATIENTS) -> Replication:
@@ -799,9 +791,9 @@ def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, param
     published = published or inputs_published.load()
     paper = paper_claims(published)
     differs = _differences(params, published["definitions"])
-    claims = {name: assess(paper[name], _result(PairedReduction, sections[name]), differs[name], min_patients)
+    claims = {name: assess(paper[name], PairedReduction.from_dict(sections[name]), differs[name], min_patients)
               for name in _PAIRED}
-    claims["dose"] = assess_dose(paper["dose"], _result(DoseComparison, sections["dose_comparison"]),
+    claims["dose"] = assess_dose(paper["dose"], DoseComparison.from_dict(sections["dose_comparison"]),
                                  differs["dose"])
     assessed = [c for c in claims.values() if c.verdict != NOT_ASSESSABLE]
     return Replication(
