@@ -44,6 +44,7 @@ Markdown, curve data for the figures), so that the chapters only call and displa
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -604,12 +605,41 @@ def implied_table(frame: pd.DataFrame) -> str:
     return markdown_table(shown, escape_cells=False)
 
 
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _implied_cell(kind: str, low: Any, high: Any) -> str:
+    """What the abstract allows, widened to the precision shown (lower ends rounded down,
+    upper ends up)."""
+    if kind == consistency.COUNT:
+        return f"{int(low)} to {int(high)}"
+    if kind == consistency.P_VALUE:
+        return f"at most {round_up(high, significant_decimals(high, 2)):.2g}"
+    return f"at most {round_up(high, 2):.2f}" if _absent(low) else bounds(low, high)
+
+
+def _this_build_cell(kind: str, value: Any) -> str:
+    if _absent(value):
+        return "not estimable"
+    if kind == consistency.COUNT:
+        return f"{int(value)}"
+    return format_p_cell(value) if kind == consistency.P_VALUE else number(value)
+
+
 def build_comparison_table(frame: pd.DataFrame) -> str:
+    """This build's numbers beside the ranges the abstract implies
+    (:func:`livingpaper.stats.consistency.build_comparison`); p-values as every table
+    writes them (``"< 0.0001"``, never ``5.8e-07``)."""
     if frame.empty:
         return "No comparison is possible: the published figures could not be audited."
-    marks = frame["within"].map({True: "✓ within", False: "✗ outside", None: "–"})
-    shown = pd.DataFrame({"Quantity": frame["quantity"], "Implied by the abstract": frame["implied"],
-                          "This build": frame["this_build"], "": marks})
+    marks = ["–" if _absent(w) else ("✓ within" if w else "✗ outside") for w in frame["within"]]
+    shown = pd.DataFrame({
+        "Quantity": frame["quantity"],
+        "Implied by the abstract": [_implied_cell(k, lo, hi) for k, lo, hi in
+                                    zip(frame["kind"], frame["implied_low"], frame["implied_high"])],
+        "This build": [_this_build_cell(k, v) for k, v in zip(frame["kind"], frame["this_build"])],
+        "": marks})
     return markdown_table(shown, numeric=False)
 
 

@@ -213,7 +213,8 @@ def implied_tables(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame,
     chapter)."""
     block = results["published"]
     return (pd.DataFrame(block["implied_by_size"]), pd.DataFrame(block["checks"]),
-            pd.DataFrame(block["this_build"], columns=["quantity", "implied", "this_build", "within"]))
+            pd.DataFrame(block["this_build"], columns=["quantity", "kind", "implied_low", "implied_high",
+                                                       "this_build", "within"], dtype=object))
 
 
 def power_curve(results: dict[str, Any]) -> pd.DataFrame:

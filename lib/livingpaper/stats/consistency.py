@@ -43,7 +43,6 @@ import pandas as pd
 from livingpaper.domain import RECORDING_STEP
 from livingpaper.formatting import (
     format_cells,
-    round_down,
     round_up,
     significant_decimals,
 )
@@ -342,6 +341,11 @@ def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
     )
 
 
+#: How a row of :func:`build_comparison` is a number: a count of patients, an SD in
+#: percentage points, or a p-value.
+COUNT, POINTS, P_VALUE = "count", "points", "p"
+
+
 def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """Is this build's data compatible with what the abstract implies?
 
@@ -355,34 +359,29 @@ def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str
     Returns
     -------
     pandas.DataFrame
-        ``quantity, implied, this_build, within`` (``within`` is True/False, or None when
-        this build cannot say).
+        ``quantity, kind, implied_low, implied_high, this_build, within``: the numbers as
+        they are, unrounded (the page writes them, :mod:`livingpaper.present.beyond`);
+        ``kind`` is :data:`COUNT`, :data:`POINTS` or :data:`P_VALUE`; ``implied_low`` is
+        ``None`` for an upper bound only; ``this_build`` is ``None`` when this build cannot
+        give the number, and ``within`` is True/False, or None then.
     """
-    columns = ["quantity", "implied", "this_build", "within"]
+    columns = ["quantity", "kind", "implied_low", "implied_high", "this_build", "within"]
     if not summary.estimable:
         return pd.DataFrame(columns=columns)
     sev, mod, overall = (sections.get(k, {}) for k in ("severe", "moderate", "overall"))
 
-    def row(quantity: str, implied: str, value: Any, low: float | None, high: float | None,
-            fmt: str = "{:.2f}") -> dict[str, Any]:
-        if value is None:
-            return {"quantity": quantity, "implied": implied, "this_build": "not estimable", "within": None}
-        inside = (low is None or value >= low - _EPS) and (high is None or value <= high + _EPS)
-        return {"quantity": quantity, "implied": implied, "this_build": fmt.format(value), "within": bool(inside)}
+    def row(quantity: str, kind: str, value: Any, low: float | None, high: float | None) -> dict[str, Any]:
+        inside = None if value is None else bool((low is None or value >= low - _EPS)
+                                                 and (high is None or value <= high + _EPS))
+        return {"quantity": quantity, "kind": kind, "implied_low": low, "implied_high": high, "this_build": value,
+                "within": inside}
 
-    p_max = summary.overall_p_max
-    p_decimals = significant_decimals(p_max, 2)
     rows = [
-        row("Patients in the severe group", f"{summary.n_severe_min} to {summary.n_severe_max}", sev.get("n"),
-            summary.n_severe_min, summary.n_severe_max, "{:d}"),
-        row("SD of the change, severe group (percentage points)",
-            f"{round_down(summary.sd_reduction_severe_min, 2):.2f} to "
-            f"{round_up(summary.sd_reduction_severe_max, 2):.2f}",
-            sev.get("sd_reduction"), summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
-        row("SD of the change, moderate group (percentage points)",
-            f"at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}", mod.get("sd_reduction"), None,
+        row("Patients in the severe group", COUNT, sev.get("n"), summary.n_severe_min, summary.n_severe_max),
+        row("SD of the change, severe group (percentage points)", POINTS, sev.get("sd_reduction"),
+            summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
+        row("SD of the change, moderate group (percentage points)", POINTS, mod.get("sd_reduction"), None,
             summary.sd_reduction_moderate_max),
-        row("Overall paired t-test p", f"at most {round_up(p_max, p_decimals):.2g}", overall.get("p"), None,
-            p_max, "{:.2g}"),
+        row("Overall paired t-test p", P_VALUE, overall.get("p"), None, summary.overall_p_max),
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns, dtype=object)
