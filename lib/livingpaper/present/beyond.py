@@ -57,6 +57,8 @@ from livingpaper.formatting import (
     number,
     p_with_holm,
     percent,
+    percent_down,
+    percent_up,
     round_down,
     round_up,
     significant_decimals,
@@ -443,17 +445,20 @@ def safety_headline(res: safety.SafetyBound) -> Markdown:
                f"{res.n_treated - res.n} without a record are left out)")
     else:
         who = f"{res.n} treated patients (all with a recorded adverse-event status)"
+    # The interval's ends are widened to the precision shown (lower rounded down, upper up,
+    # so neither overstates what was seen nor understates how high the rate could be); a
+    # rate said to be compatible is rounded down, so that it stays inside the interval.
     text = (f"{res.events} of the {who} had a serious adverse event ({percent(res.rate)}). The exact 95% confidence "
-            f"interval of the rate runs from {percent(res.lower95)} to **{percent(res.upper95)}**")
+            f"interval of the rate runs from {percent_down(res.lower95)} to **{percent_up(res.upper95)}**")
     if res.events == 0 and res.one_in is not None:
-        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({percent(1 / res.one_in)}) is "
+        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({percent_down(1 / res.one_in)}) is "
                  "compatible with seeing none.")
     elif res.events == 0:
-        text += f": a true rate as high as {percent(res.upper95)} is compatible with seeing none."
+        text += f": a true rate as high as {percent_down(res.upper95)} is compatible with seeing none."
     else:
         text += "."
     if res.rule_of_three_upper95 is not None:
-        text += f" The rule of three gives {percent(res.rule_of_three_upper95)} (a one-sided bound)."
+        text += f" The rule of three gives {percent_up(res.rule_of_three_upper95)} (a one-sided bound)."
     return with_note(text, res)
 
 
