@@ -120,6 +120,10 @@ class Beyond:
     change_on_baseline: stats_rtm.ChangeOnBaseline | None = None
     multiplicity: Multiplicity | None = None
     family: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: The tables the audit of the abstract summarises (:func:`consistency.audited`), for
+    #: ``results.json``'s ``published`` block; ``None`` when read back from the sections.
+    implied_by_size: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    checks: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def results(self) -> dict[str, TidyResult]:
         """The result of every ``results.json`` section, in the order of the module docstring."""
@@ -232,8 +236,9 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         )
     analysed = cohort.analysed
     ancova = stats_rtm.ancova(analysed, centre=mu)
+    audit = consistency.audited(published)
     result = Beyond(
-        consistency=consistency.audit(published),
+        consistency=audit.summary,
         rtm=rtm,
         ancova=ancova,
         robust=robust,
@@ -245,6 +250,8 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         rtm_at_slope=stats_rtm.regression_to_mean_at_slope(populations[RTM_GROUPS[0]], mu, ancova.slope,
                                                              group=RTM_GROUPS[0]),
         change_on_baseline=stats_rtm.change_on_baseline(analysed, r, fitted=ancova),
+        implied_by_size=audit.implied_by_size,
+        checks=audit.checks,
     )
     return _with_caveats(_with_holm(result), reconstructed)
 

@@ -34,6 +34,7 @@ Altman DG, Bland JM (2011). How to obtain the confidence interval from a P value
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -303,25 +304,44 @@ _NO_AUDIT = dict(n_total=None, n_severe_min=None, n_severe_max=None, n_severe_gr
                  n_consistent=0, n_inconsistent=0, n_not_informative=0, n_not_verifiable=0, all_consistent=None)
 
 
-def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
-    """Summarise what the published figures imply and how many checks they pass.
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`audited` returns: the summary that goes to ``results.json``, and the two
+    tables it summarises (empty when the figures could not be audited)."""
 
-    Not estimable (with the reason) when the published-figures file lacks a figure the
-    derivation needs, or when the means admit no subgroup split.
+    summary: PublishedConsistency
+    implied_by_size: pd.DataFrame = dataclasses.field(compare=False, repr=False)
+    checks: pd.DataFrame = dataclasses.field(compare=False, repr=False)
+
+
+def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
+    """Summarise what the published figures imply and how many checks they pass
+    (:func:`audited` without its tables)."""
+    return audited(published).summary
+
+
+def audited(published: dict[str, Any] | None = None) -> Audit:
+    """The audit of the published figures: what they imply for every feasible severe-group
+    size (:func:`livingpaper.stats.implied.implied_by_size`), every check with its verdict
+    (:func:`checks`), and the summary of both, each computed once.
+
+    Not estimable (with the reason, and empty tables) when the published-figures file lacks
+    a figure the derivation needs, or when the means admit no subgroup split.
     """
     try:
         published = published or inputs_published.load()
         table = implied_by_size(published)
         verdicts = checks(published, table)
     except (KeyError, ValueError, TypeError) as exc:
-        return PublishedConsistency(
+        summary = PublishedConsistency(
             estimable=False,
             reason=f"Not estimable: the published figures needed for the audit are missing or unusable ({exc}).",
             **_NO_AUDIT)
+        return Audit(summary, pd.DataFrame(), pd.DataFrame())
     counts = verdicts["verdict"].value_counts()
     count = lambda v: int(counts.get(v, 0))  # noqa: E731
     granular = list(table.loc[table["granular"], "n_severe"])
-    return PublishedConsistency(
+    summary = PublishedConsistency(
         estimable=True, reason=None, n_total=int(_reported(published).n_total),
         n_severe_min=int(table["n_severe"].min()), n_severe_max=int(table["n_severe"].max()),
         n_severe_granular_min=int(min(granular)) if granular else None,
@@ -339,6 +359,7 @@ def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
         n_not_informative=count(NOT_INFORMATIVE), n_not_verifiable=count(NOT_VERIFIABLE),
         all_consistent=count(INCONSISTENT) == 0,
     )
+    return Audit(summary, table, verdicts)
 
 
 #: How a row of :func:`build_comparison` is a number: a count of patients, an SD in
