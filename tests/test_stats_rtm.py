@@ -295,3 +295,15 @@ def test_change_on_baseline_is_read_from_the_ancova_the_build_already_fitted():
     assert res.slope == pytest.approx(stats.linregress(x, x - ANCOVA["hba1c_post"].to_numpy()).slope, rel=1e-10)
     with pytest.raises(ValueError, match="not of these"):
         rtm.change_on_baseline(ANCOVA.iloc[:5], R, fitted=fitted)
+
+
+def test_the_curve_does_not_search_for_the_threshold_it_does_not_show(monkeypatch):
+    expected = {r: rtm.regression_to_mean(SEVERE, MU, r, group="severe").to_dict() for r in (0.5, 0.73, 0.95)}
+
+    def searched(*args):
+        raise AssertionError("the curve searched for a reliability threshold")
+
+    monkeypatch.setattr(rtm, "_reliability_threshold", searched)
+    curve = rtm.rtm_curve({"severe": SEVERE}, MU, reliabilities=(0.5, 0.73, 0.95))
+    for row in curve.to_dict(orient="records"):
+        assert row == {c: expected[row["reliability"]][c] for c in curve.columns}

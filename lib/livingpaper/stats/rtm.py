@@ -259,7 +259,8 @@ def regression_to_mean(
         r_own = 1.0 - sw**2 / sd**2
         extra["within_person_sd_own_baseline"] = sw
         if 0.0 <= r_own <= 1.0:
-            own = _regression_to_mean(data, population_mean, r_own, group, confidence, baseline, post)
+            own = _regression_to_mean(data, population_mean, r_own, group, confidence, baseline, post,
+                                      with_threshold=False)
             extra.update(reliability_own_baseline=r_own,
                          expected_rtm_reduction_own_baseline=own.expected_rtm_reduction,
                          residual_reduction_own_baseline=own.residual_reduction,
@@ -316,7 +317,11 @@ def _regression_to_mean(
     confidence: float,
     baseline: str,
     post: str,
+    with_threshold: bool = True,
 ) -> RegressionToMean:
+    """:func:`regression_to_mean` at one reliability; ``with_threshold=False`` leaves
+    ``reliability_threshold`` out (``None``) for callers that discard it: its search over
+    every correlation from 0 to 1 is the costly part, and the rest is unchanged."""
     check_confidence(confidence)
     if not 0.0 <= float(reliability) <= 1.0:
         raise ValueError(f"reliability must lie in [0, 1], got {reliability!r}.")
@@ -375,7 +380,7 @@ def _regression_to_mean(
         estimable=True, reason=None, **descriptive,
         residual_ci95_low=float(ci.low), residual_ci95_high=float(ci.high),
         residual_t=float(tt.statistic), residual_df=int(tt.df), residual_p=float(tt.pvalue),
-        reliability_threshold=_reliability_threshold(reduction, deviation, confidence),
+        reliability_threshold=_reliability_threshold(reduction, deviation, confidence) if with_threshold else None,
     )
 
 
@@ -411,7 +416,9 @@ def rtm_curve(
     rows = []
     for name, data in groups.items():
         for r in reliabilities:
-            res = regression_to_mean(data, population_mean, float(r), group=name, confidence=confidence)
+            # The curve shows no threshold: it is not searched for at each of its points.
+            res = _regression_to_mean(data, population_mean, float(r), name, confidence, _BASELINE, _POST,
+                                      with_threshold=False)
             d = res.to_dict()
             rows.append({c: d[c] for c in columns})
     return pd.DataFrame(rows, columns=columns)
