@@ -1,46 +1,11 @@
-"""Beyond the paper: how much of the effect is real?
+"""Beyond the paper, on the page: what the chapters *What the abstract implies* and *How
+much of the effect is real?* show, as sentences and tables in MyST Markdown.
 
-One entry point for ``results.json``, :func:`sections`, computes every analysis of the
-chapters *What the abstract implies* and *How much of the effect is real?* and returns
-them as ``results.json`` sections (each a ``to_dict()`` of a tidy result with
-``estimable`` and ``reason``):
-
-=============================== ==========================================================
-key                             what
-=============================== ==========================================================
-``published_consistency``       what the published figures imply, and how many checks pass
-``regression_to_mean``          severe group: fall expected from regression to the mean
-``regression_to_mean_moderate`` the same, moderate group
-``regression_to_mean_overall``  the same, all patients
-``ancova``                      post-treatment HbA1c on baseline, all patients
-``bootstrap``                   all patients: t, bootstrap (BCa) and Wilcoxon intervals
-``bootstrap_moderate``          the same, moderate group
-``bootstrap_severe``            the same, severe group
-``dose_regression``             reduction per tenfold dose, adjusted for baseline
-``followup``                    reduction per year of follow-up, adjusted for baseline
-``source_comparison``           reduction by MSC source (Welch ANOVA, Kruskal-Wallis)
-``safety``                      serious adverse events: rate and exact 95 % upper bound
-``power``                       randomised trial enrolling patients like the whole cohort
-``power_severe``                the same, severe patients only
-``regression_to_mean_at_ancova_slope``  severe group, with r read off the ANCOVA slope
-``change_on_baseline``          fall regressed on baseline, tested against RTM's 1 - r
-``multiplicity``                the family of p-values of the chapter, Holm-adjusted
-=============================== ==========================================================
-
-Every p-value of the chapter *How much of the effect is real?* that tests a hypothesis
-(:data:`P_VALUE_FAMILY`) also gets a Holm-adjusted p, ``<field>_holm``, beside it in its
-section. With ``reconstructed=True`` each section that reflects a choice of the
-reconstruction carries its ``reconstruction_caveat``
-(:func:`livingpaper.results.caveats.reconstruction_caveats`).
-
-The regression-to-the-mean anchors (population mean and SD of HbA1c, within-person
-variability, the test-retest correlation and their citations) are passed in as an
-object with the attributes ``population_mean_percent``, ``population_sd_percent``,
-``within_person_cv``, ``within_person_sd_percent``, ``reliability`` and ``citations``
-(``evidence.rtm_anchors()`` in the book).
-
-The rest of the module builds what the two chapters show (sentences and tables in MyST
-Markdown, curve data for the figures), so that the chapters only call and display.
+The analyses are computed once per build, in :mod:`livingpaper.results.beyond` (the
+``results.json`` sections and their keys are listed there); the functions here take
+those typed results (a :class:`~livingpaper.results.beyond.Beyond`, or one of its
+results) and write them, every number by the rules of :mod:`livingpaper.formatting`, so
+that the chapters only call and display.
 """
 from __future__ import annotations
 
@@ -363,8 +328,6 @@ def _bootstrap_cell(r: stats_robust.RobustIntervals) -> str:
 def robust_table(robust: dict[str, stats_robust.RobustIntervals]) -> str:
     """t, bootstrap and rank-based intervals side by side, one column per group."""
     groups = [g for g in ROBUST_GROUPS if g in robust]
-    ordered = sorted(groups, key=("overall", "moderate", "severe").index)
-    stat = lambda r, f: f(r)  # noqa: E731
     rows = {
         "Patients (n)": lambda r: f"{r.n}",
         "Mean reduction": lambda r: number(r.mean_reduction),
@@ -377,8 +340,7 @@ def robust_table(robust: dict[str, stats_robust.RobustIntervals]) -> str:
         "Holm-adjusted p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p_holm),
     }
     frame = pd.DataFrame({"Statistic (percentage points)": list(rows),
-                          **{_label(g): [stat(robust[g], f) for f in rows.values()]
-                             for g in ordered}})
+                          **{_label(g): [f(robust[g]) for f in rows.values()] for g in groups}})
     return markdown_table(frame, escape_cells=False)
 
 

@@ -1,5 +1,47 @@
 """The analyses beyond the paper, computed once per build for ``results.json``: regression to
-the mean, ANCOVA, robust intervals, covariates, safety, power, and their multiplicity."""
+the mean, ANCOVA, robust intervals, covariates, safety, power, and their multiplicity.
+
+:func:`analyse` computes every analysis of the chapters *What the abstract implies* and
+*How much of the effect is real?*; :func:`sections` returns them as ``results.json``
+sections (each a ``to_dict()`` of a tidy result with ``estimable`` and ``reason``), and
+:func:`from_sections` reads them back:
+
+=============================== ==========================================================
+key                             what
+=============================== ==========================================================
+``published_consistency``       what the published figures imply, and how many checks pass
+``regression_to_mean``          severe group: fall expected from regression to the mean
+``regression_to_mean_moderate`` the same, moderate group
+``regression_to_mean_overall``  the same, all patients
+``ancova``                      post-treatment HbA1c on baseline, all patients
+``bootstrap``                   all patients: t, bootstrap (BCa) and Wilcoxon intervals
+``bootstrap_moderate``          the same, moderate group
+``bootstrap_severe``            the same, severe group
+``dose_regression``             reduction per tenfold dose, adjusted for baseline
+``followup``                    reduction per year of follow-up, adjusted for baseline
+``source_comparison``           reduction by MSC source (Welch ANOVA, Kruskal-Wallis)
+``safety``                      serious adverse events: rate and exact 95 % upper bound
+``power``                       randomised trial enrolling patients like the whole cohort
+``power_severe``                the same, severe patients only
+``regression_to_mean_at_ancova_slope``  severe group, with r read off the ANCOVA slope
+``change_on_baseline``          fall regressed on baseline, tested against RTM's 1 - r
+``multiplicity``                the family of p-values of the chapter, Holm-adjusted
+=============================== ==========================================================
+
+Every p-value of the chapter *How much of the effect is real?* that tests a hypothesis
+(:data:`P_VALUE_FAMILY`) also gets a Holm-adjusted p, ``<field>_holm``, beside it in its
+section. With ``reconstructed=True`` each section that reflects a choice of the
+reconstruction carries its ``reconstruction_caveat``
+(:func:`livingpaper.results.caveats.reconstruction_caveats`).
+
+The regression-to-the-mean anchors (population mean and SD of HbA1c, within-person
+variability, the test-retest correlation and their citations) are passed in as an
+object with the attributes ``population_mean_percent``, ``population_sd_percent``,
+``within_person_cv``, ``within_person_sd_percent``, ``reliability`` and ``citations``
+(``evidence.rtm_anchors()`` in the book).
+
+What the chapters show of them is written by :mod:`livingpaper.present.beyond`.
+"""
 from __future__ import annotations
 
 import dataclasses

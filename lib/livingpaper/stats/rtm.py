@@ -8,18 +8,18 @@ with ``estimable`` and a clinician-readable ``reason``:
 
 - :func:`regression_to_mean`: the fall expected from regression to the mean alone, for a
   given test-retest correlation of HbA1c, and the residual fall beyond it;
-  :func:`rtm_curve` the same over a range of correlations.
+  :func:`rtm_curve` the same over a range of correlations, and
+  :func:`regression_to_mean_at_slope` at the correlation read off the ANCOVA's slope.
 - :func:`ancova`: post-treatment HbA1c regressed on baseline (the baseline-adjusted view).
-- :func:`robust_intervals`: the t-based interval of the mean reduction beside a seeded
-  bootstrap interval and the Wilcoxon signed-rank (Hodges-Lehmann) interval.
-- :func:`dose_regression`: the reduction regressed on log10 dose, adjusted for baseline.
-- :func:`followup_regression`: the reduction against the time to the post-treatment
-  measurement (does the effect decay?), adjusted for baseline.
-- :func:`source_comparison`: the reduction by MSC source (Welch ANOVA, Kruskal-Wallis).
+- :func:`change_on_baseline`: the fall regressed on baseline, tested against the slope
+  regression to the mean alone produces (read from the ANCOVA's fit).
+
+The other questions of the chapter beyond the paper have their own modules: robust
+intervals in :mod:`livingpaper.stats.robust`; dose, follow-up and MSC source in
+:mod:`livingpaper.stats.covariates`.
 
 Units: HbA1c in NGSP percent; reductions (``baseline - post``, positive = HbA1c fell)
-in percentage points; dose in cells; follow-up in months. Only complete cases of the
-columns a function needs are used.
+in percentage points. Only complete cases of the columns a function needs are used.
 
 The statistics come from scipy and statsmodels; this module selects the data, guards
 degenerate input and packages the results.
@@ -290,23 +290,19 @@ def regression_to_mean_at_slope(
     Not estimable when there is no slope, or when it lies outside [0, 1] (it cannot then
     be a correlation); otherwise exactly :func:`regression_to_mean` at ``b``.
     """
-    if slope is None or not math.isfinite(float(slope)):
-        return dataclasses.replace(
-            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
-            estimable=False, reliability=None, expected_rtm_reduction=None, residual_reduction=None,
-            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
-            residual_p=None, share_explained=None, reliability_threshold=None,
-            reason="Not estimable: the baseline-adjusted analysis gave no slope to read as a correlation.")
-    b = float(slope)
-    if not 0.0 <= b <= 1.0:
-        return dataclasses.replace(
-            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
-            estimable=False, reliability=b, expected_rtm_reduction=None, residual_reduction=None,
-            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
-            residual_p=None, share_explained=None, reliability_threshold=None,
-            reason=(f"Not estimable: the fitted slope ({b:.2f}) lies outside 0 to 1, so it cannot be read as "
-                    "a test-retest correlation."))
-    return _regression_to_mean(data, population_mean, b, group, confidence, baseline, post)
+    b = None if slope is None or not math.isfinite(float(slope)) else float(slope)
+    if b is not None and 0.0 <= b <= 1.0:
+        return _regression_to_mean(data, population_mean, b, group, confidence, baseline, post)
+    # Not a correlation: the description of the group stays (read at r = 1, where nothing
+    # depends on r), everything that needs r is left out.
+    reason = ("Not estimable: the baseline-adjusted analysis gave no slope to read as a correlation." if b is None
+              else f"Not estimable: the fitted slope ({b:.2f}) lies outside 0 to 1, so it cannot be read as "
+                   "a test-retest correlation.")
+    return dataclasses.replace(
+        _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post, with_threshold=False),
+        estimable=False, reason=reason, reliability=b, expected_rtm_reduction=None, residual_reduction=None,
+        residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None, residual_p=None,
+        share_explained=None, reliability_threshold=None)
 
 
 def _regression_to_mean(
