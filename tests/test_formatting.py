@@ -78,3 +78,18 @@ def test_lower_bounds_round_down_and_upper_bounds_round_up(x, decimals, down, up
     assert round_down(x, decimals) == pytest.approx(down, abs=1e-12)
     assert round_up(x, decimals) == pytest.approx(up, abs=1e-12)
     assert round_down(x, decimals) <= x + 1e-12 and round_up(x, decimals) >= x - 1e-12
+
+
+@pytest.mark.parametrize(("x", "down", "up"), [
+    (0.003996, "0.3 %", "0.4 %"),     # rounded to nearest, 0.4 % would overstate a lower bound
+    (0.113472, "11.3 %", "11.4 %"),   # rounded to nearest, 11.3 % would understate an upper bound
+    (0.2646, "26.4 %", "26.5 %"),
+    (0.25, "25.0 %", "25.0 %"),       # already at the precision shown
+    (0.0, "0.0 %", "0.0 %"),
+    (1.0, "100.0 %", "100.0 %"),
+])
+def test_percentages_of_bounds_are_rounded_outward(x, down, up):
+    from livingpaper.formatting import percent_down, percent_up
+
+    assert (percent_down(x), percent_up(x)) == (down, up)
+    assert percent_down(None) == percent_up(None) == "–"

@@ -13,6 +13,7 @@ import pytest
 from conftest import ANCHORS, cohort_frame, write_csv
 from livingpaper import parameters
 from livingpaper.inputs import cohort as dataset
+from livingpaper.formatting import bounds, round_up
 from livingpaper.present import beyond
 from livingpaper.results import beyond as results_beyond
 from livingpaper.results import populations
@@ -134,3 +135,38 @@ def test_the_change_on_baseline_is_reported_as_its_excess_over_regression_to_the
     assert f"the excess is **{res.excess:.2f} points**" in text
     dose_text = beyond.dose_headline(result.dose_regression).data
     assert f"the excess is {result.dose_regression.baseline_excess:.2f}" in dose_text
+
+
+def test_the_chapter_says_which_p_values_the_family_holds_including_the_papers_own_claims(reconstructed):
+    _, result = reconstructed
+    text = beyond.multiplicity_headline(result).data
+    assert "13 test questions of its own" in text
+    assert ("3 Wilcoxon signed-rank tests of the fall in all patients, the moderate group and the severe group "
+            "test the paper's own claims again") in text
+    assert "paired t-tests" in text and "not among them" in text
+
+
+@pytest.mark.parametrize(("sections", "shown"), [
+    # p below 0.0001 is written as every table writes it, never "5.8e-07".
+    ({"severe": {"n": 13, "sd_reduction": 1.8912}, "moderate": {"sd_reduction": 0.6549}, "overall": {"p": 5.8e-7}},
+     [["13", "✓ within"], ["1.89", "✓ within"], ["0.65", "✓ within"], ["< 0.0001", "✓ within"]]),
+    ({"severe": {"n": 3, "sd_reduction": None}, "moderate": {"sd_reduction": 0.26}, "overall": {"p": 0.01984}},
+     [["3", "✗ outside"], ["not estimable", "–"], ["0.26", "✓ within"], ["0.0198", "✗ outside"]]),
+])
+def test_the_build_comparison_table_writes_this_builds_numbers_by_the_books_rules(sections, shown):
+    from conftest import table
+    from livingpaper.results import document
+    from livingpaper.stats import consistency
+
+    summary = consistency.audit()
+    frame = consistency.build_comparison(summary, sections)
+    # As a chapter reads it: results.json, then implied_tables.
+    read_back = document.implied_tables({"published": {"implied_by_size": [], "checks": [],
+                                                       "this_build": json.loads(json.dumps(frame.to_dict("records")))}})[2]
+    for rows in (table(beyond.build_comparison_table(frame)), table(beyond.build_comparison_table(read_back))):
+        assert [[r[2], r[3]] for r in rows[1:]] == shown
+        # The implied ranges widened to the precision shown, as bounds() writes them.
+        assert rows[1][1] == f"{summary.n_severe_min} to {summary.n_severe_max}"
+        assert rows[2][1] == bounds(summary.sd_reduction_severe_min, summary.sd_reduction_severe_max)
+        assert rows[3][1] == f"at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}"
+        assert rows[4][1].startswith("at most ")

@@ -139,7 +139,7 @@ def test_cohort_uses_the_designed_subgroup_sizes_and_sds_in_their_derived_ranges
 
 def test_implied_sd_inverts_the_t_test(paper):
     # sd = mean * sqrt(n) / t_crit  <=>  the one-sample t-test of that mean and SD gives p.
-    sd = implied.sd_for_p(1.55, 13, 0.0122)
+    sd = implied.sd_from_p(1.55, 13, 0.0122)
     t = 1.55 / (sd / math.sqrt(13))
     assert math.isclose(2 * stats.t.sf(t, 12), 0.0122, rel_tol=1e-9)
 

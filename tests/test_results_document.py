@@ -310,3 +310,24 @@ def test_the_power_curve_keeps_its_columns_when_no_trial_can_be_planned(tmp_path
     document = json.loads(json.dumps(results_document.results(load(tmp_path, frame), Parameters(), False)))
     curve = results_document.power_curve(document)
     assert curve.empty and {"scenario", "n_per_arm", "power"} <= set(curve.columns)
+
+
+def test_a_document_reads_the_published_figures_once_and_audits_them_once(cohort, monkeypatch):
+    from livingpaper.inputs import published
+    from livingpaper.results import caveats
+    from livingpaper.stats import consistency
+
+    caveats.reconstruction_caveats()  # its own cache, filled once per process
+    calls = {"load": 0, "checks": 0}
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(published, "load", counted("load", published.load))
+    monkeypatch.setattr(consistency, "checks", counted("checks", consistency.checks))
+    results = results_document.results(cohort, Parameters(), reconstructed=True)
+    assert calls == {"load": 1, "checks": 1}
+    assert len(results["published"]["checks"]) and len(results["published"]["implied_by_size"])

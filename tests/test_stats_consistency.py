@@ -116,11 +116,16 @@ def test_build_comparison_places_a_dataset_inside_or_outside_the_implied_ranges(
               "overall": {"p": 1e-6}}
     frame = consistency.build_comparison(res, inside)
     assert frame["within"].tolist() == [True, True, True, True]
+    # The numbers as they are (the page formats them): nothing rounded, no text.
+    assert frame["this_build"].tolist() == [13, 1.89, 0.6, 1e-6]
+    assert frame["kind"].tolist() == [consistency.COUNT, consistency.POINTS, consistency.POINTS, consistency.P_VALUE]
+    assert frame.loc[0, ["implied_low", "implied_high"]].tolist() == [res.n_severe_min, res.n_severe_max]
+    assert frame.loc[3, ["implied_low", "implied_high"]].tolist() == [None, res.overall_p_max]
     outside = {"severe": {"n": 30, "sd_reduction": None}, "moderate": {"sd_reduction": 1.2},
                "overall": {"p": 0.2}}
     frame = consistency.build_comparison(res, outside)
     assert frame["within"].tolist() == [False, None, False, False]
-    assert frame.loc[1, "this_build"] == "not estimable"
+    assert frame.loc[1, "this_build"] is None
     assert math.isclose(res.severe_ci95_low, implied.implied_by_size(paper)["severe_ci95_low"].min())
 
 

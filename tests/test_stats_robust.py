@@ -139,3 +139,16 @@ def test_two_patients_give_a_t_interval_without_warnings():
     res = robust.robust_intervals(patients([9.0, 10.0], [8.0, 8.5]))
     assert res.estimable and res.t_ci95_low is not None
     assert res.wilcoxon_ci95_low is None  # two patients cannot reject any location at 5 %
+
+
+def test_the_paired_sections_mean_t_interval_and_wilcoxon_p_are_taken_not_recomputed():
+    data = patients(HW_X, HW_Y)
+    section = paired_reduction(data)
+    alone = robust.robust_intervals(data, n_resamples=999)
+    taken = robust.robust_intervals(data, n_resamples=999, paired=section)
+    assert (taken.mean_reduction, taken.t_ci95_low, taken.t_ci95_high, taken.wilcoxon_p) == (
+        section.mean_reduction, section.ci95_low, section.ci95_high, section.wilcoxon_p)
+    # The same tests on the same reductions: what it would have computed, up to rounding.
+    assert taken.to_dict() == pytest.approx(alone.to_dict(), rel=1e-12)
+    with pytest.raises(ValueError, match="not of these"):
+        robust.robust_intervals(data.iloc[:5], paired=section)

@@ -281,3 +281,29 @@ def test_untreated_patients_show_a_baseline_slope_of_one_minus_r_and_no_excess()
     assert res.slope == pytest.approx(1 - r, abs=0.02)  # naive test against 0: wildly "significant"
     assert res.slope_p < 1e-100
     assert res.excess_ci95_low < 0 < res.excess_ci95_high  # against 1 - r: nothing left
+
+
+def test_change_on_baseline_is_read_from_the_ancova_the_build_already_fitted():
+    # The fall on baseline is the ANCOVA's regression written for the fall: slope 1 - b.
+    fitted = rtm.ancova(ANCOVA, centre=MU)
+    res = rtm.change_on_baseline(ANCOVA, R, fitted=fitted)
+    alone = rtm.change_on_baseline(ANCOVA, R).to_dict()  # fitted here, at another centre
+    assert res.to_dict() == pytest.approx(alone, rel=1e-12)
+    assert res.slope == pytest.approx(1 - fitted.slope, rel=1e-12)
+    assert res.slope_p == fitted.slope_vs_one_p
+    x = ANCOVA["hba1c_baseline"].to_numpy()
+    assert res.slope == pytest.approx(stats.linregress(x, x - ANCOVA["hba1c_post"].to_numpy()).slope, rel=1e-10)
+    with pytest.raises(ValueError, match="not of these"):
+        rtm.change_on_baseline(ANCOVA.iloc[:5], R, fitted=fitted)
+
+
+def test_the_curve_does_not_search_for_the_threshold_it_does_not_show(monkeypatch):
+    expected = {r: rtm.regression_to_mean(SEVERE, MU, r, group="severe").to_dict() for r in (0.5, 0.73, 0.95)}
+
+    def searched(*args):
+        raise AssertionError("the curve searched for a reliability threshold")
+
+    monkeypatch.setattr(rtm, "_reliability_threshold", searched)
+    curve = rtm.rtm_curve({"severe": SEVERE}, MU, reliabilities=(0.5, 0.73, 0.95))
+    for row in curve.to_dict(orient="records"):
+        assert row == {c: expected[row["reliability"]][c] for c in curve.columns}

@@ -132,3 +132,33 @@ def test_one_in_n_is_given_only_below_ten_percent():
     assert safety.clopper_pearson(0, 30).one_in is None
     assert safety.clopper_pearson(0, 36).one_in == 11  # 1/11 = 9.1 % <= 9.7 % < 1/10
     assert safety.clopper_pearson(1, 200).one_in is None  # an event was seen: no "seeing none" sentence
+
+
+def test_the_interval_is_shown_widened_and_a_compatible_rate_never_above_its_upper_end():
+    from livingpaper.present import beyond
+
+    # R: binom.test(2, 61)$conf.int -> 0.003995603 0.113472167
+    #    (= qbeta(0.025, 2, 60), qbeta(0.975, 3, 59))
+    res = safety.clopper_pearson(2, 61)
+    assert (res.lower95, res.upper95) == pytest.approx((0.003995603, 0.113472167), abs=5e-10)
+    text = beyond.safety_headline(res).data
+    assert "from 0.3 % to **11.4 %**" in text  # not 0.4 % (overstated) nor 11.3 % (understated)
+    # R: binom.test(0, 12)$conf.int -> 0.0000000 0.2646485
+    res = safety.clopper_pearson(0, 12)
+    assert res.upper95 == pytest.approx(0.2646485, abs=5e-8)
+    text = beyond.safety_headline(res).data
+    assert "to **26.5 %**" in text
+    assert "a true rate as high as 26.4 % is compatible" in text  # 26.5 % lies outside the interval
+
+
+@pytest.mark.parametrize("n", [12, 20, 29, 30, 38, 61, 100, 250])
+def test_the_rate_said_compatible_with_no_event_lies_inside_the_interval(n):
+    import re
+
+    from livingpaper.present import beyond
+
+    res = safety.clopper_pearson(0, n)
+    text = beyond.safety_headline(res).data
+    high = float(re.search(r"as high as (?:about 1 in \d+ patients \()?([0-9.]+) %", text).group(1))
+    assert high / 100 <= res.upper95
+    assert float(re.search(r"to \*\*([0-9.]+) %", text).group(1)) / 100 >= res.upper95

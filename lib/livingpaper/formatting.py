@@ -2,8 +2,8 @@
 
 Cells (:func:`format_cells`), p-values in prose and in tables (:func:`format_p`,
 :func:`format_p_cell`), bounds that stay bounds at the precision shown
-(:func:`round_down`, :func:`round_up`), numbers, intervals, percentages and percentage
-points. A rule changed here changes on every page.
+(:func:`round_down`, :func:`round_up`, :func:`bounds`, :func:`percent_down`,
+:func:`percent_up`), numbers, intervals, percentages and percentage points. A rule changed here changes on every page.
 """
 from __future__ import annotations
 
@@ -151,6 +151,18 @@ def with_range(value: float | None, low: float | None, high: float | None, decim
 def percent(x: float | None, decimals: int = 1) -> str:
     """A proportion as a percentage: ``0.265 -> "26.5 %"``."""
     return MISSING if x is None else f"{100 * x:.{decimals}f} %"
+
+
+def percent_down(x: float | None, decimals: int = 1) -> str:
+    """A lower bound (or a rate that must stay below a bound) as a percentage, rounded
+    down: ``0.003996 -> "0.3 %"``, ``0.2646 -> "26.4 %"`` (:func:`round_down`)."""
+    return MISSING if x is None else percent(round_down(x, decimals + 2), decimals)
+
+
+def percent_up(x: float | None, decimals: int = 1) -> str:
+    """An upper bound as a percentage, rounded up so that it is never understated:
+    ``0.113466 -> "11.4 %"`` (:func:`round_up`)."""
+    return MISSING if x is None else percent(round_up(x, decimals + 2), decimals)
 
 
 def p_with_holm(p: float | None, p_holm: float | None = None) -> str:

@@ -1,4 +1,5 @@
-"""What a build is asked for: the thresholds of the groups and the options of reading the data.
+"""What a build is asked for: the thresholds of the groups and the options of reading the data,
+and the significance level the book reads every test at.
 
 Kept apart from the analysis (no pandas, no SciPy) so that the command line and a rebuild
 with nothing changed start in a fraction of a second.
@@ -13,6 +14,9 @@ HBA1C_UNITS = ("ngsp", "ifcc")
 #: Physiologically possible HbA1c range (%, NGSP): outside it a value in the data is an
 #: error, and a threshold of the severity groups is refused.
 HBA1C_POSSIBLE_PERCENT = (3.0, 20.0)
+#: Two-sided significance level of every test the book reads as significant or not (the
+#: paper's, this cohort's, the planned trial's), and of the comparison of two builds.
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ALPHA = 0.05
+from livingpaper.parameters import ALPHA
 
 
 @dataclass(frozen=True)

@@ -1,49 +1,15 @@
-"""Beyond the paper: how much of the effect is real?
+"""Beyond the paper, on the page: what the chapters *What the abstract implies* and *How
+much of the effect is real?* show, as sentences and tables in MyST Markdown.
 
-One entry point for ``results.json``, :func:`sections`, computes every analysis of the
-chapters *What the abstract implies* and *How much of the effect is real?* and returns
-them as ``results.json`` sections (each a ``to_dict()`` of a tidy result with
-``estimable`` and ``reason``):
-
-=============================== ==========================================================
-key                             what
-=============================== ==========================================================
-``published_consistency``       what the published figures imply, and how many checks pass
-``regression_to_mean``          severe group: fall expected from regression to the mean
-``regression_to_mean_moderate`` the same, moderate group
-``regression_to_mean_overall``  the same, all patients
-``ancova``                      post-treatment HbA1c on baseline, all patients
-``bootstrap``                   all patients: t, bootstrap (BCa) and Wilcoxon intervals
-``bootstrap_moderate``          the same, moderate group
-``bootstrap_severe``            the same, severe group
-``dose_regression``             reduction per tenfold dose, adjusted for baseline
-``followup``                    reduction per year of follow-up, adjusted for baseline
-``source_comparison``           reduction by MSC source (Welch ANOVA, Kruskal-Wallis)
-``safety``                      serious adverse events: rate and exact 95 % upper bound
-``power``                       randomised trial enrolling patients like the whole cohort
-``power_severe``                the same, severe patients only
-``regression_to_mean_at_ancova_slope``  severe group, with r read off the ANCOVA slope
-``change_on_baseline``          fall regressed on baseline, tested against RTM's 1 - r
-``multiplicity``                the family of p-values of the chapter, Holm-adjusted
-=============================== ==========================================================
-
-Every p-value of the chapter *How much of the effect is real?* that tests a hypothesis
-(:data:`P_VALUE_FAMILY`) also gets a Holm-adjusted p, ``<field>_holm``, beside it in its
-section. With ``reconstructed=True`` each section that reflects a choice of the
-reconstruction carries its ``reconstruction_caveat``
-(:func:`livingpaper.results.caveats.reconstruction_caveats`).
-
-The regression-to-the-mean anchors (population mean and SD of HbA1c, within-person
-variability, the test-retest correlation and their citations) are passed in as an
-object with the attributes ``population_mean_percent``, ``population_sd_percent``,
-``within_person_cv``, ``within_person_sd_percent``, ``reliability`` and ``citations``
-(``evidence.rtm_anchors()`` in the book).
-
-The rest of the module builds what the two chapters show (sentences and tables in MyST
-Markdown, curve data for the figures), so that the chapters only call and display.
+The analyses are computed once per build, in :mod:`livingpaper.results.beyond` (the
+``results.json`` sections and their keys are listed there); the functions here take
+those typed results (a :class:`~livingpaper.results.beyond.Beyond`, or one of its
+results) and write them, every number by the rules of :mod:`livingpaper.formatting`, so
+that the chapters only call and display.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -56,6 +22,8 @@ from livingpaper.formatting import (
     number,
     p_with_holm,
     percent,
+    percent_down,
+    percent_up,
     round_down,
     round_up,
     significant_decimals,
@@ -69,6 +37,7 @@ from livingpaper.present.markdown import (
     with_note,
 )
 from livingpaper.results.beyond import (
+    PAPER_CLAIM_TESTS,
     ROBUST_GROUPS,
     RTM_GROUPS,
     TRIAL_DROPOUT,
@@ -359,8 +328,6 @@ def _bootstrap_cell(r: stats_robust.RobustIntervals) -> str:
 def robust_table(robust: dict[str, stats_robust.RobustIntervals]) -> str:
     """t, bootstrap and rank-based intervals side by side, one column per group."""
     groups = [g for g in ROBUST_GROUPS if g in robust]
-    ordered = sorted(groups, key=("overall", "moderate", "severe").index)
-    stat = lambda r, f: f(r)  # noqa: E731
     rows = {
         "Patients (n)": lambda r: f"{r.n}",
         "Mean reduction": lambda r: number(r.mean_reduction),
@@ -373,8 +340,7 @@ def robust_table(robust: dict[str, stats_robust.RobustIntervals]) -> str:
         "Holm-adjusted p, Wilcoxon signed-rank": lambda r: format_p_cell(r.wilcoxon_p_holm),
     }
     frame = pd.DataFrame({"Statistic (percentage points)": list(rows),
-                          **{_label(g): [stat(robust[g], f) for f in rows.values()]
-                             for g in ordered}})
+                          **{_label(g): [f(robust[g]) for f in rows.values()] for g in groups}})
     return markdown_table(frame, escape_cells=False)
 
 
@@ -441,17 +407,20 @@ def safety_headline(res: safety.SafetyBound) -> Markdown:
                f"{res.n_treated - res.n} without a record are left out)")
     else:
         who = f"{res.n} treated patients (all with a recorded adverse-event status)"
+    # The interval's ends are widened to the precision shown (lower rounded down, upper up,
+    # so neither overstates what was seen nor understates how high the rate could be); a
+    # rate said to be compatible is rounded down, so that it stays inside the interval.
     text = (f"{res.events} of the {who} had a serious adverse event ({percent(res.rate)}). The exact 95% confidence "
-            f"interval of the rate runs from {percent(res.lower95)} to **{percent(res.upper95)}**")
+            f"interval of the rate runs from {percent_down(res.lower95)} to **{percent_up(res.upper95)}**")
     if res.events == 0 and res.one_in is not None:
-        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({percent(1 / res.one_in)}) is "
+        text += (f": a true rate as high as about 1 in {res.one_in:d} patients ({percent_down(1 / res.one_in)}) is "
                  "compatible with seeing none.")
     elif res.events == 0:
-        text += f": a true rate as high as {percent(res.upper95)} is compatible with seeing none."
+        text += f": a true rate as high as {percent_down(res.upper95)} is compatible with seeing none."
     else:
         text += "."
     if res.rule_of_three_upper95 is not None:
-        text += f" The rule of three gives {percent(res.rule_of_three_upper95)} (a one-sided bound)."
+        text += f" The rule of three gives {percent_up(res.rule_of_three_upper95)} (a one-sided bound)."
     return with_note(text, res)
 
 
@@ -499,12 +468,24 @@ def multiplicity_headline(result: "Beyond") -> Markdown:
     m = result.multiplicity
     if m is None or not m.estimable:
         return Markdown("None of the tests of this chapter could be made on these data.")
-    text = (f"This chapter reports **{m.n_tests} p-values** of its own, all on the same patients. Among so many, "
-            f"one below {m.alpha:g} is expected by chance even if nothing is there, so each is shown with its "
-            "Holm-adjusted p beside it, which keeps the chance of any false finding among them at "
-            f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
-            f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
-            "section lists them all.")
+    text = f"This chapter reports **{m.n_tests} p-values**, all on the same patients"
+    retested = []
+    if result.family is not None:
+        made = {(s, f) for s, f, ok in zip(result.family["section"], result.family["field"],
+                                           result.family["in_family"]) if ok}
+        retested = [_in_sentence(g) for s, f, g in PAPER_CLAIM_TESTS if (s, f) in made]
+    if retested:
+        one = len(retested) == 1
+        text += (f": {m.n_tests - len(retested)} test questions of its own (regression to the mean, the "
+                 "baseline-adjusted regressions, dose, follow-up and MSC source), and "
+                 f"{len(retested)} Wilcoxon signed-rank test{'' if one else 's'} of the fall in "
+                 f"{_listing(retested)} test{'s' if one else ''} the paper's own claim{'' if one else 's'} again, "
+                 "on ranks (the paper's paired t-tests, on the results pages, are not among them)")
+    text += (f". Among so many, one below {m.alpha:g} is expected by chance even if nothing is there, so each is "
+             "shown with its Holm-adjusted p beside it, which keeps the chance of any false finding among them at "
+             f"{m.alpha:g} {{cite:p}}`holm1979`: {m.n_below_alpha} raw p-values are below {m.alpha:g}, "
+             f"{m.n_below_alpha_holm} after adjustment. A raw p near {m.alpha:g} here is not a discovery. The last "
+             "section lists them all.")
     return with_note(text, m)
 
 
@@ -591,12 +572,41 @@ def implied_table(frame: pd.DataFrame) -> str:
     return markdown_table(shown, escape_cells=False)
 
 
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _implied_cell(kind: str, low: Any, high: Any) -> str:
+    """What the abstract allows, widened to the precision shown (lower ends rounded down,
+    upper ends up)."""
+    if kind == consistency.COUNT:
+        return f"{int(low)} to {int(high)}"
+    if kind == consistency.P_VALUE:
+        return f"at most {round_up(high, significant_decimals(high, 2)):.2g}"
+    return f"at most {round_up(high, 2):.2f}" if _absent(low) else bounds(low, high)
+
+
+def _this_build_cell(kind: str, value: Any) -> str:
+    if _absent(value):
+        return "not estimable"
+    if kind == consistency.COUNT:
+        return f"{int(value)}"
+    return format_p_cell(value) if kind == consistency.P_VALUE else number(value)
+
+
 def build_comparison_table(frame: pd.DataFrame) -> str:
+    """This build's numbers beside the ranges the abstract implies
+    (:func:`livingpaper.stats.consistency.build_comparison`); p-values as every table
+    writes them (``"< 0.0001"``, never ``5.8e-07``)."""
     if frame.empty:
         return "No comparison is possible: the published figures could not be audited."
-    marks = frame["within"].map({True: "✓ within", False: "✗ outside", None: "–"})
-    shown = pd.DataFrame({"Quantity": frame["quantity"], "Implied by the abstract": frame["implied"],
-                          "This build": frame["this_build"], "": marks})
+    marks = ["–" if _absent(w) else ("✓ within" if w else "✗ outside") for w in frame["within"]]
+    shown = pd.DataFrame({
+        "Quantity": frame["quantity"],
+        "Implied by the abstract": [_implied_cell(k, lo, hi) for k, lo, hi in
+                                    zip(frame["kind"], frame["implied_low"], frame["implied_high"])],
+        "This build": [_this_build_cell(k, v) for k, v in zip(frame["kind"], frame["this_build"])],
+        "": marks})
     return markdown_table(shown, numeric=False)
 
 

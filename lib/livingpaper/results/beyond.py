@@ -1,21 +1,65 @@
 """The analyses beyond the paper, computed once per build for ``results.json``: regression to
-the mean, ANCOVA, robust intervals, covariates, safety, power, and their multiplicity."""
+the mean, ANCOVA, robust intervals, covariates, safety, power, and their multiplicity.
+
+:func:`analyse` computes every analysis of the chapters *What the abstract implies* and
+*How much of the effect is real?*; :func:`sections` returns them as ``results.json``
+sections (each a ``to_dict()`` of a tidy result with ``estimable`` and ``reason``), and
+:func:`from_sections` reads them back:
+
+=============================== ==========================================================
+key                             what
+=============================== ==========================================================
+``published_consistency``       what the published figures imply, and how many checks pass
+``regression_to_mean``          severe group: fall expected from regression to the mean
+``regression_to_mean_moderate`` the same, moderate group
+``regression_to_mean_overall``  the same, all patients
+``ancova``                      post-treatment HbA1c on baseline, all patients
+``bootstrap``                   all patients: t, bootstrap (BCa) and Wilcoxon intervals
+``bootstrap_moderate``          the same, moderate group
+``bootstrap_severe``            the same, severe group
+``dose_regression``             reduction per tenfold dose, adjusted for baseline
+``followup``                    reduction per year of follow-up, adjusted for baseline
+``source_comparison``           reduction by MSC source (Welch ANOVA, Kruskal-Wallis)
+``safety``                      serious adverse events: rate and exact 95 % upper bound
+``power``                       randomised trial enrolling patients like the whole cohort
+``power_severe``                the same, severe patients only
+``regression_to_mean_at_ancova_slope``  severe group, with r read off the ANCOVA slope
+``change_on_baseline``          fall regressed on baseline, tested against RTM's 1 - r
+``multiplicity``                the family of p-values of the chapter, Holm-adjusted
+=============================== ==========================================================
+
+Every p-value of the chapter *How much of the effect is real?* that tests a hypothesis
+(:data:`P_VALUE_FAMILY`) also gets a Holm-adjusted p, ``<field>_holm``, beside it in its
+section. With ``reconstructed=True`` each section that reflects a choice of the
+reconstruction carries its ``reconstruction_caveat``
+(:func:`livingpaper.results.caveats.reconstruction_caveats`).
+
+The regression-to-the-mean anchors (population mean and SD of HbA1c, within-person
+variability, the test-retest correlation and their citations) are passed in as an
+object with the attributes ``population_mean_percent``, ``population_sd_percent``,
+``within_person_cv``, ``within_person_sd_percent``, ``reliability`` and ``citations``
+(``evidence.rtm_anchors()`` in the book).
+
+What the chapters show of them is written by :mod:`livingpaper.present.beyond`.
+"""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from livingpaper.inputs.cohort import Cohort
-from livingpaper.parameters import Parameters
+from livingpaper.parameters import ALPHA, Parameters
 from livingpaper.results import caveats as results_caveats
 from livingpaper.results import populations as results_populations
 from livingpaper.stats import consistency, covariates, power, safety
 from livingpaper.stats import multiplicity as stats_multiplicity
 from livingpaper.stats import robust as stats_robust
 from livingpaper.stats import rtm as stats_rtm
+from livingpaper.stats.paired import PairedReduction, paired_reduction
 from livingpaper.stats.result import TidyResult
 
 #: Populations of the regression-to-the-mean analysis; the first is the headline.
@@ -34,12 +78,14 @@ def _anchor(anchors: Any, name: str) -> float:
     return float(value)
 
 
-#: Significance level against which raw and Holm-adjusted p-values are counted.
-ALPHA = 0.05
-#: Every p-value the chapter *How much of the effect is real?* reports for a test of its
-#: own: ``(section, field, what it tests)``. They are adjusted together (Holm 1979).
-#: Re-readings of the same test at another correlation (``*_own_baseline``, the ANCOVA
-#: slope) are sensitivity analyses of a member, not members.
+#: Every p-value the chapter *How much of the effect is real?* reports for a test:
+#: ``(section, field, what it tests)``. They are adjusted together (Holm 1979). Besides the
+#: tests of the chapter's own questions, the family holds the three Wilcoxon signed-rank
+#: tests of the robustness section (:data:`PAPER_CLAIM_TESTS`), which test the paper's own
+#: claims again (a fall in all patients, the moderate and the severe group); the paper's
+#: paired t-tests, on the results pages, are not in it. Re-readings of the same test at
+#: another correlation (``*_own_baseline``, the ANCOVA slope) are sensitivity analyses of a
+#: member, not members.
 P_VALUE_FAMILY = (
     ("regression_to_mean", "residual_p", "Severe group: fall beyond regression to the mean"),
     ("regression_to_mean_moderate", "residual_p", "Moderate group: fall beyond regression to the mean"),
@@ -58,6 +104,10 @@ P_VALUE_FAMILY = (
     ("source_comparison", "welch_p", "MSC sources: Welch's ANOVA"),
     ("source_comparison", "kruskal_p", "MSC sources: Kruskal–Wallis"),
 )
+#: The members of :data:`P_VALUE_FAMILY` that test a claim of the paper again (on ranks),
+#: ``(section, field, population)``; the chapter says so where it counts the family.
+PAPER_CLAIM_TESTS = tuple(("bootstrap" if i == 0 else f"bootstrap_{g}", "wilcoxon_p", g)
+                          for i, g in enumerate(ROBUST_GROUPS))
 
 
 @dataclass(frozen=True)
@@ -112,6 +162,10 @@ class Beyond:
     change_on_baseline: stats_rtm.ChangeOnBaseline | None = None
     multiplicity: Multiplicity | None = None
     family: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: The tables the audit of the abstract summarises (:func:`consistency.audited`), for
+    #: ``results.json``'s ``published`` block; ``None`` when read back from the sections.
+    implied_by_size: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    checks: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def results(self) -> dict[str, TidyResult]:
         """The result of every ``results.json`` section, in the order of the module docstring."""
@@ -182,7 +236,7 @@ def _with_caveats(result: Beyond, reconstructed: bool) -> Beyond:
 
 
 def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[str, Any] | None = None,
-            reconstructed: bool = False) -> Beyond:
+            reconstructed: bool = False, paired: Mapping[str, PairedReduction] | None = None) -> Beyond:
     """Run every analysis beyond the paper on this cohort.
 
     Parameters
@@ -198,13 +252,20 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
     reconstructed : bool
         Whether the data are the reconstructed cohort: the sections that reflect its
         choices then carry their ``reconstruction_caveat``.
+    paired : mapping of str to PairedReduction, optional
+        The build's paired sections by population (``overall``, ``moderate``,
+        ``severe``): the robustness intervals take their mean, t interval and Wilcoxon p
+        from them instead of running the same tests again (computed here when not given).
     """
     mu, r = _anchor(anchors, "population_mean_percent"), _anchor(anchors, "reliability")
     cv, sd = _anchor(anchors, "within_person_cv"), _anchor(anchors, "population_sd_percent")
     populations = {g: results_populations.population(cohort, g, params) for g in ("overall", "moderate", "severe")}
     rtm = {g: stats_rtm.regression_to_mean(populations[g], mu, r, group=g, within_person_cv=cv, population_sd=sd)
            for g in RTM_GROUPS}
-    robust = {g: stats_robust.robust_intervals(populations[g], group=g) for g in ROBUST_GROUPS}
+    # The paired t-test and Wilcoxon test of each group are the results pages' (computed here
+    # only when the caller has not), so the same test shows the same numbers everywhere.
+    paired = {g: (paired or {}).get(g) or paired_reduction(populations[g]) for g in ROBUST_GROUPS}
+    robust = {g: stats_robust.robust_intervals(populations[g], group=g, paired=paired[g]) for g in ROBUST_GROUPS}
     trials = {}
     for g in TRIAL_GROUPS:
         # The planning SD is the SD of the change in this population (the paired chapters'
@@ -217,8 +278,9 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         )
     analysed = cohort.analysed
     ancova = stats_rtm.ancova(analysed, centre=mu)
+    audit = consistency.audited(published)
     result = Beyond(
-        consistency=consistency.audit(published),
+        consistency=audit.summary,
         rtm=rtm,
         ancova=ancova,
         robust=robust,
@@ -229,7 +291,9 @@ def analyse(cohort: Cohort, params: Parameters, anchors: Any, published: dict[st
         trials=trials,
         rtm_at_slope=stats_rtm.regression_to_mean_at_slope(populations[RTM_GROUPS[0]], mu, ancova.slope,
                                                              group=RTM_GROUPS[0]),
-        change_on_baseline=stats_rtm.change_on_baseline(analysed, r),
+        change_on_baseline=stats_rtm.change_on_baseline(analysed, r, fitted=ancova),
+        implied_by_size=audit.implied_by_size,
+        checks=audit.checks,
     )
     return _with_caveats(_with_holm(result), reconstructed)
 

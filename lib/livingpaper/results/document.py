@@ -102,13 +102,16 @@ def dose_correlation(cohort: Cohort, reconstructed: bool = False) -> DoseCorrela
 
 def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str, Any]:
     """Every number of the book, in the ``results.json`` contract of DESIGN.md."""
-    sections: dict[str, Any] = {name: paired(cohort, name, params, reconstructed).to_dict()
-                                for name in PAIRED_SECTIONS}
+    paper = published.load()
+    reductions = {name: paired(cohort, name, params, reconstructed) for name in PAIRED_SECTIONS}
+    sections: dict[str, Any] = {name: result.to_dict() for name, result in reductions.items()}
     sections["dose_comparison"] = dose_comparison(cohort, params, reconstructed).to_dict()
     sections["dose_correlation"] = dose_correlation(cohort, reconstructed).to_dict()
-    analysed_beyond = beyond_analyses.analyse(cohort, params, evidence.rtm_anchors(), reconstructed=reconstructed)
+    analysed_beyond = beyond_analyses.analyse(cohort, params, evidence.rtm_anchors(), published=paper,
+                                              reconstructed=reconstructed, paired=reductions)
     sections.update(analysed_beyond.sections())
-    sections["replication"] = with_caveat(replication.replicate(sections, cohort.analysed, params, reconstructed),
+    sections["replication"] = with_caveat(replication.replicate(sections, cohort.analysed, params, reconstructed,
+                                                                published=paper),
                                           "replication", reconstructed).to_dict()
     document = {
         "dataset": {
@@ -123,8 +126,8 @@ def results(cohort: Cohort, params: Parameters, reconstructed: bool) -> dict[str
         "cohort": cohort_summary(cohort, params),
         "sections": sections,
     }
-    document["published"] = _published(document, analysed_beyond.consistency)
-    document["reconstruction"] = _reconstruction()
+    document["published"] = _published(document, analysed_beyond, paper)
+    document["reconstruction"] = _reconstruction(paper)
     document["curves"] = {"power": _records(beyond_analyses.power_curve(analysed_beyond))}
     return document
 
@@ -134,25 +137,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _published(document: dict[str, Any], summary: consistency.PublishedConsistency) -> dict[str, Any]:
-    """The paper's figures beside this build's, and what the abstract implies."""
-    paper = published.load()
+def _published(document: dict[str, Any], analysed: beyond_analyses.Beyond, paper: dict[str, Any]) -> dict[str, Any]:
+    """The paper's figures beside this build's, and what the abstract implies (the tables
+    the audit of the analyses beyond the paper already made)."""
     comparison = published.comparison_table(paper, document)
     comparison.insert(1, "section", [published.figure(paper, i).section for i in comparison["id"]])
-    by_size = implied.implied_by_size(paper) if summary.estimable else pd.DataFrame()
-    verdicts = consistency.checks(paper, by_size) if summary.estimable else pd.DataFrame()
     return {
         "comparison": _records(comparison),
-        "implied_by_size": _records(by_size),
-        "checks": _records(verdicts),
-        "this_build": _records(consistency.build_comparison(summary, document["sections"])),
+        "implied_by_size": _records(analysed.implied_by_size),
+        "checks": _records(analysed.checks),
+        "this_build": _records(consistency.build_comparison(analysed.consistency, document["sections"])),
     }
 
 
-def _reconstruction() -> dict[str, Any]:
+def _reconstruction(paper: dict[str, Any]) -> dict[str, Any]:
     """How the default cohort was reconstructed from the paper (the data chapter shows it
     whatever data a build uses; the reconstruction's own choices are in its module)."""
-    design = implied.derive_design(published.load())
+    design = implied.derive_design(paper)
     table = evidence.load()
     copula_source = "baselinehba1c2016_slope"
     r_squared = comparators.reported_r_squared(table, copula_source)
@@ -212,7 +213,8 @@ def implied_tables(results: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame,
     chapter)."""
     block = results["published"]
     return (pd.DataFrame(block["implied_by_size"]), pd.DataFrame(block["checks"]),
-            pd.DataFrame(block["this_build"], columns=["quantity", "implied", "this_build", "within"]))
+            pd.DataFrame(block["this_build"], columns=["quantity", "kind", "implied_low", "implied_high",
+                                                       "this_build", "within"], dtype=object))
 
 
 def power_curve(results: dict[str, Any]) -> pd.DataFrame:

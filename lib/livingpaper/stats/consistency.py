@@ -34,6 +34,7 @@ Altman DG, Bland JM (2011). How to obtain the confidence interval from a P value
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,6 @@ import pandas as pd
 from livingpaper.domain import RECORDING_STEP
 from livingpaper.formatting import (
     format_cells,
-    round_down,
     round_up,
     significant_decimals,
 )
@@ -304,25 +304,44 @@ _NO_AUDIT = dict(n_total=None, n_severe_min=None, n_severe_max=None, n_severe_gr
                  n_consistent=0, n_inconsistent=0, n_not_informative=0, n_not_verifiable=0, all_consistent=None)
 
 
-def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
-    """Summarise what the published figures imply and how many checks they pass.
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`audited` returns: the summary that goes to ``results.json``, and the two
+    tables it summarises (empty when the figures could not be audited)."""
 
-    Not estimable (with the reason) when the published-figures file lacks a figure the
-    derivation needs, or when the means admit no subgroup split.
+    summary: PublishedConsistency
+    implied_by_size: pd.DataFrame = dataclasses.field(compare=False, repr=False)
+    checks: pd.DataFrame = dataclasses.field(compare=False, repr=False)
+
+
+def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
+    """Summarise what the published figures imply and how many checks they pass
+    (:func:`audited` without its tables)."""
+    return audited(published).summary
+
+
+def audited(published: dict[str, Any] | None = None) -> Audit:
+    """The audit of the published figures: what they imply for every feasible severe-group
+    size (:func:`livingpaper.stats.implied.implied_by_size`), every check with its verdict
+    (:func:`checks`), and the summary of both, each computed once.
+
+    Not estimable (with the reason, and empty tables) when the published-figures file lacks
+    a figure the derivation needs, or when the means admit no subgroup split.
     """
     try:
         published = published or inputs_published.load()
         table = implied_by_size(published)
         verdicts = checks(published, table)
     except (KeyError, ValueError, TypeError) as exc:
-        return PublishedConsistency(
+        summary = PublishedConsistency(
             estimable=False,
             reason=f"Not estimable: the published figures needed for the audit are missing or unusable ({exc}).",
             **_NO_AUDIT)
+        return Audit(summary, pd.DataFrame(), pd.DataFrame())
     counts = verdicts["verdict"].value_counts()
     count = lambda v: int(counts.get(v, 0))  # noqa: E731
     granular = list(table.loc[table["granular"], "n_severe"])
-    return PublishedConsistency(
+    summary = PublishedConsistency(
         estimable=True, reason=None, n_total=int(_reported(published).n_total),
         n_severe_min=int(table["n_severe"].min()), n_severe_max=int(table["n_severe"].max()),
         n_severe_granular_min=int(min(granular)) if granular else None,
@@ -340,6 +359,12 @@ def audit(published: dict[str, Any] | None = None) -> PublishedConsistency:
         n_not_informative=count(NOT_INFORMATIVE), n_not_verifiable=count(NOT_VERIFIABLE),
         all_consistent=count(INCONSISTENT) == 0,
     )
+    return Audit(summary, table, verdicts)
+
+
+#: How a row of :func:`build_comparison` is a number: a count of patients, an SD in
+#: percentage points, or a p-value.
+COUNT, POINTS, P_VALUE = "count", "points", "p"
 
 
 def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -355,34 +380,29 @@ def build_comparison(summary: PublishedConsistency, sections: dict[str, dict[str
     Returns
     -------
     pandas.DataFrame
-        ``quantity, implied, this_build, within`` (``within`` is True/False, or None when
-        this build cannot say).
+        ``quantity, kind, implied_low, implied_high, this_build, within``: the numbers as
+        they are, unrounded (the page writes them, :mod:`livingpaper.present.beyond`);
+        ``kind`` is :data:`COUNT`, :data:`POINTS` or :data:`P_VALUE`; ``implied_low`` is
+        ``None`` for an upper bound only; ``this_build`` is ``None`` when this build cannot
+        give the number, and ``within`` is True/False, or None then.
     """
-    columns = ["quantity", "implied", "this_build", "within"]
+    columns = ["quantity", "kind", "implied_low", "implied_high", "this_build", "within"]
     if not summary.estimable:
         return pd.DataFrame(columns=columns)
     sev, mod, overall = (sections.get(k, {}) for k in ("severe", "moderate", "overall"))
 
-    def row(quantity: str, implied: str, value: Any, low: float | None, high: float | None,
-            fmt: str = "{:.2f}") -> dict[str, Any]:
-        if value is None:
-            return {"quantity": quantity, "implied": implied, "this_build": "not estimable", "within": None}
-        inside = (low is None or value >= low - _EPS) and (high is None or value <= high + _EPS)
-        return {"quantity": quantity, "implied": implied, "this_build": fmt.format(value), "within": bool(inside)}
+    def row(quantity: str, kind: str, value: Any, low: float | None, high: float | None) -> dict[str, Any]:
+        inside = None if value is None else bool((low is None or value >= low - _EPS)
+                                                 and (high is None or value <= high + _EPS))
+        return {"quantity": quantity, "kind": kind, "implied_low": low, "implied_high": high, "this_build": value,
+                "within": inside}
 
-    p_max = summary.overall_p_max
-    p_decimals = significant_decimals(p_max, 2)
     rows = [
-        row("Patients in the severe group", f"{summary.n_severe_min} to {summary.n_severe_max}", sev.get("n"),
-            summary.n_severe_min, summary.n_severe_max, "{:d}"),
-        row("SD of the change, severe group (percentage points)",
-            f"{round_down(summary.sd_reduction_severe_min, 2):.2f} to "
-            f"{round_up(summary.sd_reduction_severe_max, 2):.2f}",
-            sev.get("sd_reduction"), summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
-        row("SD of the change, moderate group (percentage points)",
-            f"at most {round_up(summary.sd_reduction_moderate_max, 2):.2f}", mod.get("sd_reduction"), None,
+        row("Patients in the severe group", COUNT, sev.get("n"), summary.n_severe_min, summary.n_severe_max),
+        row("SD of the change, severe group (percentage points)", POINTS, sev.get("sd_reduction"),
+            summary.sd_reduction_severe_min, summary.sd_reduction_severe_max),
+        row("SD of the change, moderate group (percentage points)", POINTS, mod.get("sd_reduction"), None,
             summary.sd_reduction_moderate_max),
-        row("Overall paired t-test p", f"at most {round_up(p_max, p_decimals):.2g}", overall.get("p"), None,
-            p_max, "{:.2g}"),
+        row("Overall paired t-test p", P_VALUE, overall.get("p"), None, summary.overall_p_max),
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns, dtype=object)

@@ -80,11 +80,6 @@ def targets(published: dict[str, Any]) -> Targets:
     )
 
 
-def sd_for_p(mean: float, n: int, p: float) -> float:
-    """SD of the change that gives a two-sided one-sample t-test p for this mean and n."""
-    return float(mean * math.sqrt(n) / stats.t.isf(p / 2, n - 1))
-
-
 _DERIVED: dict[tuple[str, str], Any] = {}
 
 
@@ -137,8 +132,8 @@ def _derive_design(published: dict[str, Any]) -> Design:
     n_mod = n - n_sev
     sev_mean, mod_mean = mid(t.severe_reduction), mid(t.moderate_reduction)
     # A smaller p means a smaller SD: the p interval [low, high) maps to [sd(low), sd(high)).
-    sd_sev_range = (sd_for_p(sev_mean, n_sev, t.severe_p[0]), sd_for_p(sev_mean, n_sev, t.severe_p[1]))
-    sd_mod_range = (sd_for_p(mod_mean, n_mod, t.moderate_p[0]), sd_for_p(mod_mean, n_mod, t.moderate_p[1]))
+    sd_sev_range = (sd_from_p(sev_mean, n_sev, t.severe_p[0]), sd_from_p(sev_mean, n_sev, t.severe_p[1]))
+    sd_mod_range = (sd_from_p(mod_mean, n_mod, t.moderate_p[0]), sd_from_p(mod_mean, n_mod, t.moderate_p[1]))
     sd_sev_range, sd_mod_range = tuple(map(float, sd_sev_range)), tuple(map(float, sd_mod_range))
 
     # Baseline: normal truncated below at the inclusion threshold; solve (mu, sigma) for the
@@ -161,10 +156,10 @@ def _derive_design(published: dict[str, Any]) -> Design:
         n_severe=n_sev,
         n_moderate=n_mod,
         sd_reduction_severe_range=sd_sev_range,
-        sd_reduction_severe=sd_for_p(sev_mean, n_sev, mid(t.severe_p)),
+        sd_reduction_severe=sd_from_p(sev_mean, n_sev, mid(t.severe_p)),
         sd_reduction_moderate_range=sd_mod_range,
         # Geometric middle of [1e-7, 2e-7): the p-value range is a factor of two wide.
-        sd_reduction_moderate=sd_for_p(mod_mean, n_mod, math.sqrt(t.moderate_p[0] * t.moderate_p[1])),
+        sd_reduction_moderate=sd_from_p(mod_mean, n_mod, math.sqrt(t.moderate_p[0] * t.moderate_p[1])),
         baseline_mu=float(mu),
         baseline_sigma=float(math.exp(log_sigma)),
     )
@@ -179,27 +174,31 @@ HBA1C_MAX = PLAUSIBLE_HBA1C[1]
 # ---------------------------------------------------------------------------
 
 
+def _t_of_p(n: int, p: float) -> float:
+    """The |t| of a two-sided one-sample t-test of ``n`` values with p-value ``p``,
+    ``t_{n-1}(1 - p/2)``: what the SD and the CI implied by a p both invert."""
+    if n < 2 or not 0.0 < p < 1.0:
+        raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
+    return float(_st.t.isf(p / 2, n - 1))
+
+
 def sd_from_p(mean: float, n: int, p: float) -> float:
     """SD of the paired differences that gives a two-sided one-sample t-test ``p``.
 
-    ``sd = |mean| * sqrt(n) / t_{n-1}(1 - p/2)`` (inverting ``t = mean / (sd / sqrt(n))``;
-    the same formula as :func:`livingpaper.stats.implied.sd_for_p`, which it calls).
+    ``sd = |mean| * sqrt(n) / t_{n-1}(1 - p/2)``, inverting ``t = mean / (sd / sqrt(n))``.
     """
-    if n < 2 or not 0.0 < p < 1.0:
-        raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
-    return abs(sd_for_p(mean, n, p))
+    return abs(mean) * math.sqrt(n) / _t_of_p(n, p)
 
 
 def ci_from_p(mean: float, n: int, p: float, confidence: float = 0.95) -> tuple[float, float]:
     """Confidence interval of a mean implied by its one-sample t-test p-value and n.
 
-    The standard error is ``|mean| / t_{n-1}(1 - p/2)``, so the interval is
+    The standard error is ``|mean| / t_{n-1}(1 - p/2)`` (the same inversion as
+    :func:`sd_from_p`, without the ``sqrt(n)``), so the interval is
     ``mean -/+ t_{n-1}(1 - (1 - confidence)/2) * SE``. This is Altman & Bland's (2011)
     method with the t distribution of the paired t-test instead of the normal.
     """
-    if n < 2 or not 0.0 < p < 1.0:
-        raise ValueError(f"need n >= 2 and 0 < p < 1, got n={n}, p={p}.")
-    se = abs(mean) / float(_st.t.isf(p / 2, n - 1))
+    se = abs(mean) / _t_of_p(n, p)
     half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * se
     return mean - half, mean + half
 

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.power import TTestIndPower
 
+from livingpaper.parameters import ALPHA
 from livingpaper.stats.result import TidyResult
 
-ALPHA = 0.05
 POWER = 0.80
 #: Below this standardised difference (difference / SD) no feasible trial detects it;
 #: at 0.01 a 1:1 trial would already need about 157,000 patients per arm.

@@ -59,7 +59,6 @@ results. *Psychological Science* 26(5), 559-569. doi:10.1177/0956797614567341
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -67,7 +66,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize
 from scipy import stats as _st
 from statsmodels.stats.power import TTestPower
@@ -75,17 +73,15 @@ from statsmodels.stats.power import TTestPower
 from livingpaper import domain
 from livingpaper.formatting import format_cells, format_p
 from livingpaper.inputs import published as inputs_published
-from livingpaper.parameters import Parameters
-from livingpaper.stats import implied
+from livingpaper.parameters import ALPHA, Parameters
+from livingpaper.stats import implied, rtm
 from livingpaper.stats.paired import DoseComparison, PairedReduction
 from livingpaper.stats.result import TidyResult, is_constant
 
-#: The claims of the abstract, in the order the book shows them.
-CLAIMS = ("overall", "moderate", "severe", "dose")
+#: The claims of the abstract, in the order the book shows them (:data:`livingpaper.domain.CLAIMS`).
+CLAIMS = tuple(domain.CLAIMS)
 CONSISTENT, INCONSISTENT, INCONCLUSIVE, NOT_ASSESSABLE = "consistent", "inconsistent", "inconclusive", "not_assessable"
 VERDICTS = (CONSISTENT, INCONSISTENT, INCONCLUSIVE, NOT_ASSESSABLE)
-#: Significance level of the paper's tests (two-sided) and of this cohort's.
-ALPHA = 0.05
 #: Level of the confidence and prediction intervals.
 CONFIDENCE = 0.95
 #: Power that defines d33 (Simonsohn 2015).
@@ -99,7 +95,8 @@ TELESCOPE_POWER = 1 / 3
 MIN_PATIENTS = 10
 
 _EPS = 1e-9
-_PAIRED = ("overall", "moderate", "severe")
+#: The claims about a paired reduction: the severity groups of the paper.
+_PAIRED = domain.SEVERITY_SECTIONS
 
 
 # ---------------------------------------------------------------------------
@@ -649,19 +646,21 @@ def at_paper_baseline(analysed: pd.DataFrame, baseline: float, paper: PaperClaim
                       confidence: float = CONFIDENCE) -> AtPaperBaseline:
     """The mean reduction this cohort would show at ``baseline``, from its own regression.
 
-    Ordinary least squares of the reduction (baseline − post) on baseline HbA1c
-    (``statsmodels.api.OLS``), read at ``baseline`` with ``get_prediction`` (the CI of the
-    mean, not of one patient). Patients who start higher tend to fall more (by regression to
-    the mean as well as by any effect), so a cohort with other baselines than the paper's
-    shows another mean reduction for that reason alone; this reading compares like with
-    like. With ``paper`` (the overall claim), also the widest prediction interval of the
-    paper's estimate for this SE.
+    The least-squares regression of post-treatment on baseline HbA1c that the chapter
+    beyond the paper reports (:func:`livingpaper.stats.rtm.ancova`), centred at
+    ``baseline``: the reduction there is its adjusted reduction (``baseline`` minus the
+    predicted post-treatment mean, with the CI of the mean, not of one patient), its SE the
+    half-width of that CI over the t quantile, and the slope of the reduction on baseline
+    ``1 -`` the ANCOVA's slope (the same regression written for the fall). Patients who
+    start higher tend to fall more (by regression to the mean as well as by any effect), so
+    a cohort with other baselines than the paper's shows another mean reduction for that
+    reason alone; this reading compares like with like. With ``paper`` (the overall claim),
+    also the widest prediction interval of the paper's estimate for this SE.
 
-    Not estimable with fewer than 3 patients or a single baseline value.
+    Not estimable with fewer than 3 patients, a single baseline value, or a perfect fit.
     """
     data = analysed[["hba1c_baseline", "hba1c_post"]].dropna().astype(float)
     x = data["hba1c_baseline"].to_numpy()
-    y = x - data["hba1c_post"].to_numpy()
     n = int(x.size)
     none = dict(reduction=None, se=None, ci95_low=None, ci95_high=None, slope=None, slope_ci95_low=None,
                 slope_ci95_high=None, extrapolated=None, prediction_low=None, prediction_high=None,
@@ -673,13 +672,15 @@ def at_paper_baseline(analysed: pd.DataFrame, baseline: float, paper: PaperClaim
     if is_constant(x):
         return AtPaperBaseline(estimable=False, reason="Not estimable: every patient has the same baseline HbA1c.",
                                n=n, baseline=float(baseline), **span, **none)
-    fit = sm.OLS(y, sm.add_constant(x)).fit()
-    frame = fit.get_prediction(np.array([[1.0, float(baseline)]])).summary_frame(alpha=1 - confidence)
-    slope_low, slope_high = fit.conf_int(alpha=1 - confidence)[1]
-    reduction, se = float(frame["mean"].iloc[0]), float(frame["mean_se"].iloc[0])
-    fields = dict(reduction=reduction, se=se, ci95_low=float(frame["mean_ci_lower"].iloc[0]),
-                  ci95_high=float(frame["mean_ci_upper"].iloc[0]), slope=float(fit.params[1]),
-                  slope_ci95_low=float(slope_low), slope_ci95_high=float(slope_high),
+    fit = rtm.ancova(analysed, float(baseline), confidence)
+    if not fit.estimable:
+        return AtPaperBaseline(estimable=False, reason=fit.reason, n=n, baseline=float(baseline), **span, **none)
+    reduction = fit.adjusted_reduction
+    se = (fit.adjusted_ci95_high - fit.adjusted_ci95_low) / (2.0 * float(_st.t.ppf(0.5 + confidence / 2,
+                                                                                    fit.df_resid)))
+    fields = dict(reduction=reduction, se=se, ci95_low=fit.adjusted_ci95_low, ci95_high=fit.adjusted_ci95_high,
+                  slope=1.0 - fit.slope, slope_ci95_low=1.0 - fit.slope_ci95_high,
+                  slope_ci95_high=1.0 - fit.slope_ci95_low,
                   extrapolated=bool(not x.min() <= baseline <= x.max()),
                   prediction_low=None, prediction_high=None, inside_prediction=None)
     if paper is not None and paper.estimable and math.isfinite(se):
@@ -769,12 +770,6 @@ def _differences(params: Parameters, definitions: dict[str, Any]) -> dict[str, s
     }
 
 
-def _result(kind: type, section: dict[str, Any]):
-    """A results.json section as its result type (keys added to the section later are left out)."""
-    names = {f.name for f in dataclasses.fields(kind)}
-    return kind(**{k: v for k, v in section.items() if k in names})
-
-
 def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, params: Parameters,
               reconstructed: bool, published: dict[str, Any] | None = None,
               min_patients: int = MIN_PATIENTS) -> Replication:
@@ -796,9 +791,9 @@ def replicate(sections: dict[str, dict[str, Any]], analysed: pd.DataFrame, param
     published = published or inputs_published.load()
     paper = paper_claims(published)
     differs = _differences(params, published["definitions"])
-    claims = {name: assess(paper[name], _result(PairedReduction, sections[name]), differs[name], min_patients)
+    claims = {name: assess(paper[name], PairedReduction.from_dict(sections[name]), differs[name], min_patients)
               for name in _PAIRED}
-    claims["dose"] = assess_dose(paper["dose"], _result(DoseComparison, sections["dose_comparison"]),
+    claims["dose"] = assess_dose(paper["dose"], DoseComparison.from_dict(sections["dose_comparison"]),
                                  differs["dose"])
     assessed = [c for c in claims.values() if c.verdict != NOT_ASSESSABLE]
     return Replication(

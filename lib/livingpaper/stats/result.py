@@ -75,7 +75,7 @@ class TidyResult:
 
 
 # ---------------------------------------------------------------------------
-# Small helpers (also used by sensitivity.py)
+# Small helpers (shared by the statistics modules)
 # ---------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from livingpaper.stats.paired import signed_rank_test
+from livingpaper.stats.paired import PairedReduction, signed_rank_test
 from livingpaper.stats.result import (
     TidyResult,
     check_confidence,
@@ -174,6 +174,7 @@ def robust_intervals(
     seed: int = BOOTSTRAP_SEED,
     baseline: str = _BASELINE,
     post: str = _POST,
+    paired: PairedReduction | None = None,
 ) -> RobustIntervals:
     """The mean reduction's t interval beside a bootstrap and a rank-based interval.
 
@@ -191,6 +192,11 @@ def robust_intervals(
         Seed of the bootstrap's random generator (``numpy.random.default_rng``).
     baseline, post : str
         Columns of HbA1c before and after (%).
+    paired : PairedReduction, optional
+        :func:`livingpaper.stats.paired.paired_reduction` of the same patients at the same
+        ``confidence`` (a build's paired section): its mean, t interval and Wilcoxon p are
+        taken as they are instead of being computed again (the same tests on the same
+        reductions).
 
     Returns
     -------
@@ -235,7 +241,10 @@ def robust_intervals(
     cols = complete_cases(data, [baseline, post])
     reduction = for_ranking(cols[baseline] - cols[post])
     n = int(reduction.size)
-    mean = float(reduction.mean()) if n else None
+    if paired is not None and paired.n != n:
+        raise ValueError(f"paired is the section of {paired.n} patients, not of these {n}.")
+    known = paired if paired is not None and paired.estimable else None
+    mean = paired.mean_reduction if paired is not None else (float(reduction.mean()) if n else None)
     median = float(np.median(reduction)) if n else None
     empty = dict(t_ci95_low=None, t_ci95_high=None, bootstrap_ci95_low=None, bootstrap_ci95_high=None,
                  bootstrap_method=None, hodges_lehmann=None, wilcoxon_ci95_low=None,
@@ -253,7 +262,11 @@ def robust_intervals(
                                bootstrap_reason=reason)
 
     notes = []
-    t_ci = _st.ttest_1samp(reduction, 0.0).confidence_interval(confidence_level=confidence)
+    if known is not None:
+        t_low, t_high = known.ci95_low, known.ci95_high
+    else:
+        t_ci = _st.ttest_1samp(reduction, 0.0).confidence_interval(confidence_level=confidence)
+        t_low, t_high = float(t_ci.low), float(t_ci.high)
 
     boot_low = boot_high = boot_reason = None
     method: str | None = "BCa" if n <= BCA_MAX_N else "percentile"
@@ -285,7 +298,10 @@ def robust_intervals(
 
     hl = wil_low = wil_high = None
     ranked_nonzero = reduction[reduction != 0]
-    wil_p = _wilcoxon_p(reduction) if ranked_nonzero.size else None
+    if known is not None and known.wilcoxon_p is not None:
+        wil_p = known.wilcoxon_p
+    else:
+        wil_p = _wilcoxon_p(reduction) if ranked_nonzero.size else None
     if n > WALSH_MAX_N:
         notes.append(f"No Hodges-Lehmann interval: {n} patients give too many Walsh averages.")
     else:
@@ -296,7 +312,7 @@ def robust_intervals(
 
     return RobustIntervals(
         estimable=True, reason=" ".join(notes) or None, **base,
-        t_ci95_low=float(t_ci.low), t_ci95_high=float(t_ci.high),
+        t_ci95_low=t_low, t_ci95_high=t_high,
         bootstrap_ci95_low=boot_low, bootstrap_ci95_high=boot_high, bootstrap_method=method,
         hodges_lehmann=hl, wilcoxon_ci95_low=wil_low, wilcoxon_ci95_high=wil_high, wilcoxon_p=wil_p,
         bootstrap_estimable=boot_low is not None, bootstrap_reason=boot_reason,

@@ -8,18 +8,18 @@ with ``estimable`` and a clinician-readable ``reason``:
 
 - :func:`regression_to_mean`: the fall expected from regression to the mean alone, for a
   given test-retest correlation of HbA1c, and the residual fall beyond it;
-  :func:`rtm_curve` the same over a range of correlations.
+  :func:`rtm_curve` the same over a range of correlations, and
+  :func:`regression_to_mean_at_slope` at the correlation read off the ANCOVA's slope.
 - :func:`ancova`: post-treatment HbA1c regressed on baseline (the baseline-adjusted view).
-- :func:`robust_intervals`: the t-based interval of the mean reduction beside a seeded
-  bootstrap interval and the Wilcoxon signed-rank (Hodges-Lehmann) interval.
-- :func:`dose_regression`: the reduction regressed on log10 dose, adjusted for baseline.
-- :func:`followup_regression`: the reduction against the time to the post-treatment
-  measurement (does the effect decay?), adjusted for baseline.
-- :func:`source_comparison`: the reduction by MSC source (Welch ANOVA, Kruskal-Wallis).
+- :func:`change_on_baseline`: the fall regressed on baseline, tested against the slope
+  regression to the mean alone produces (read from the ANCOVA's fit).
+
+The other questions of the chapter beyond the paper have their own modules: robust
+intervals in :mod:`livingpaper.stats.robust`; dose, follow-up and MSC source in
+:mod:`livingpaper.stats.covariates`.
 
 Units: HbA1c in NGSP percent; reductions (``baseline - post``, positive = HbA1c fell)
-in percentage points; dose in cells; follow-up in months. Only complete cases of the
-columns a function needs are used.
+in percentage points. Only complete cases of the columns a function needs are used.
 
 The statistics come from scipy and statsmodels; this module selects the data, guards
 degenerate input and packages the results.
@@ -259,7 +259,8 @@ def regression_to_mean(
         r_own = 1.0 - sw**2 / sd**2
         extra["within_person_sd_own_baseline"] = sw
         if 0.0 <= r_own <= 1.0:
-            own = _regression_to_mean(data, population_mean, r_own, group, confidence, baseline, post)
+            own = _regression_to_mean(data, population_mean, r_own, group, confidence, baseline, post,
+                                      with_threshold=False)
             extra.update(reliability_own_baseline=r_own,
                          expected_rtm_reduction_own_baseline=own.expected_rtm_reduction,
                          residual_reduction_own_baseline=own.residual_reduction,
@@ -289,23 +290,19 @@ def regression_to_mean_at_slope(
     Not estimable when there is no slope, or when it lies outside [0, 1] (it cannot then
     be a correlation); otherwise exactly :func:`regression_to_mean` at ``b``.
     """
-    if slope is None or not math.isfinite(float(slope)):
-        return dataclasses.replace(
-            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
-            estimable=False, reliability=None, expected_rtm_reduction=None, residual_reduction=None,
-            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
-            residual_p=None, share_explained=None, reliability_threshold=None,
-            reason="Not estimable: the baseline-adjusted analysis gave no slope to read as a correlation.")
-    b = float(slope)
-    if not 0.0 <= b <= 1.0:
-        return dataclasses.replace(
-            _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post),
-            estimable=False, reliability=b, expected_rtm_reduction=None, residual_reduction=None,
-            residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None,
-            residual_p=None, share_explained=None, reliability_threshold=None,
-            reason=(f"Not estimable: the fitted slope ({b:.2f}) lies outside 0 to 1, so it cannot be read as "
-                    "a test-retest correlation."))
-    return _regression_to_mean(data, population_mean, b, group, confidence, baseline, post)
+    b = None if slope is None or not math.isfinite(float(slope)) else float(slope)
+    if b is not None and 0.0 <= b <= 1.0:
+        return _regression_to_mean(data, population_mean, b, group, confidence, baseline, post)
+    # Not a correlation: the description of the group stays (read at r = 1, where nothing
+    # depends on r), everything that needs r is left out.
+    reason = ("Not estimable: the baseline-adjusted analysis gave no slope to read as a correlation." if b is None
+              else f"Not estimable: the fitted slope ({b:.2f}) lies outside 0 to 1, so it cannot be read as "
+                   "a test-retest correlation.")
+    return dataclasses.replace(
+        _regression_to_mean(data, population_mean, 1.0, group, confidence, baseline, post, with_threshold=False),
+        estimable=False, reason=reason, reliability=b, expected_rtm_reduction=None, residual_reduction=None,
+        residual_ci95_low=None, residual_ci95_high=None, residual_t=None, residual_df=None, residual_p=None,
+        share_explained=None, reliability_threshold=None)
 
 
 def _regression_to_mean(
@@ -316,7 +313,11 @@ def _regression_to_mean(
     confidence: float,
     baseline: str,
     post: str,
+    with_threshold: bool = True,
 ) -> RegressionToMean:
+    """:func:`regression_to_mean` at one reliability; ``with_threshold=False`` leaves
+    ``reliability_threshold`` out (``None``) for callers that discard it: its search over
+    every correlation from 0 to 1 is the costly part, and the rest is unchanged."""
     check_confidence(confidence)
     if not 0.0 <= float(reliability) <= 1.0:
         raise ValueError(f"reliability must lie in [0, 1], got {reliability!r}.")
@@ -375,7 +376,7 @@ def _regression_to_mean(
         estimable=True, reason=None, **descriptive,
         residual_ci95_low=float(ci.low), residual_ci95_high=float(ci.high),
         residual_t=float(tt.statistic), residual_df=int(tt.df), residual_p=float(tt.pvalue),
-        reliability_threshold=_reliability_threshold(reduction, deviation, confidence),
+        reliability_threshold=_reliability_threshold(reduction, deviation, confidence) if with_threshold else None,
     )
 
 
@@ -411,7 +412,9 @@ def rtm_curve(
     rows = []
     for name, data in groups.items():
         for r in reliabilities:
-            res = regression_to_mean(data, population_mean, float(r), group=name, confidence=confidence)
+            # The curve shows no threshold: it is not searched for at each of its points.
+            res = _regression_to_mean(data, population_mean, float(r), name, confidence, _BASELINE, _POST,
+                                      with_threshold=False)
             d = res.to_dict()
             rows.append({c: d[c] for c in columns})
     return pd.DataFrame(rows, columns=columns)
@@ -672,6 +675,7 @@ def change_on_baseline(
     confidence: float = 0.95,
     baseline: str = _BASELINE,
     post: str = _POST,
+    fitted: Ancova | None = None,
 ) -> ChangeOnBaseline:
     """Does the fall grow with the baseline more than regression to the mean predicts?
 
@@ -685,6 +689,10 @@ def change_on_baseline(
         Level of the confidence intervals.
     baseline, post : str
         Columns of HbA1c before and after (%).
+    fitted : Ancova, optional
+        :func:`ancova` of the same patients at the same ``confidence`` (any centre): the
+        regression this result is read from, so that a build fits it once. Fitted here
+        when not given.
 
     Returns
     -------
@@ -692,8 +700,13 @@ def change_on_baseline(
 
     Notes
     -----
-    Ordinary least squares of the reduction ``baseline - post`` on the baseline
-    (``statsmodels.api.OLS``). Regressing a change on its own starting value is biased
+    Least squares of the reduction ``baseline - post`` on the baseline. It is the
+    regression of :func:`ancova` written for the fall: ``baseline - post = (1 - b) *
+    baseline + ...`` where ``b`` is the ANCOVA's slope, with the same residuals; so the
+    slope here is ``1 - b``, its interval ``1 -`` the ANCOVA's, ``slope_p`` the ANCOVA's
+    ``slope_vs_one_p``, and the test of ``slope = 1 - r`` the t-test of that slope with the
+    standard error its interval gives (``scipy.stats.t``, ``df_resid`` degrees of
+    freedom). Regressing a change on its own starting value is biased
     (Oldham 1962): the baseline's measurement error and day-to-day variation enter the
     change with the opposite sign, so even without any treatment, with equal variances at
     both times and test-retest correlation ``r``, the reduction grows with the baseline
@@ -712,9 +725,7 @@ def change_on_baseline(
     r = _check_reliability(reliability)
     if r is None:
         raise ValueError("reliability is required.")
-    cols = complete_cases(data, [baseline, post])
-    b = cols[baseline]
-    reduction = for_ranking(b - cols[post])
+    b = complete_cases(data, [baseline, post])[baseline]
     n = int(b.size)
     base = dict(n=n, reliability=r, rtm_expected_slope=1.0 - r)
 
@@ -729,18 +740,23 @@ def change_on_baseline(
         return not_estimable(
             "Not estimable: every patient had the same baseline HbA1c, so the fall cannot be related to "
             f"the baseline (n = {n}).")
-    fit = sm.OLS(reduction, sm.add_constant(b, has_constant="add")).fit()
-    if _exact_fit(fit.resid, reduction):
+    if fitted is None:
+        fitted = ancova(data, float(b.mean()), confidence, baseline, post)
+    elif fitted.n != n:
+        raise ValueError(f"fitted is the ANCOVA of {fitted.n} patients, not of these {n}.")
+    if not fitted.estimable:
         return not_estimable(
             "Not estimable: the fall lies exactly on a straight line in the baseline, so the regression "
             f"has no residual variation (n = {n}).")
-    ci = fit.conf_int(alpha=1.0 - confidence)
-    slope = float(fit.params[1])
-    excess, low, high, p_excess = _slope_against(fit, 1, 1.0 - r, confidence)
+    slope = 1.0 - fitted.slope
+    low, high = 1.0 - fitted.slope_ci95_high, 1.0 - fitted.slope_ci95_low
+    se = (high - low) / (2.0 * float(_st.t.ppf(0.5 + confidence / 2, fitted.df_resid)))
+    excess = slope - (1.0 - r)
+    p_excess = float(2.0 * _st.t.sf(abs(excess / se), fitted.df_resid))
     explaining = 1.0 - slope
     return ChangeOnBaseline(
-        estimable=True, reason=None, **base, slope=slope, slope_ci95_low=float(ci[1, 0]),
-        slope_ci95_high=float(ci[1, 1]), slope_p=float(fit.pvalues[1]), excess=excess, excess_ci95_low=low,
-        excess_ci95_high=high, excess_p=p_excess,
+        estimable=True, reason=None, **base, slope=slope, slope_ci95_low=low, slope_ci95_high=high,
+        slope_p=fitted.slope_vs_one_p, excess=excess, excess_ci95_low=low - (1.0 - r),
+        excess_ci95_high=high - (1.0 - r), excess_p=p_excess,
         reliability_explaining_slope=explaining if 0.0 <= explaining <= 1.0 else None,
     )
