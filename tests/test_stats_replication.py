@@ -261,3 +261,6 @@ def test_summary_lines_name_the_file_and_give_one_verdict_per_claim(tmp_path):
     reconstructed = {**results, "sections": {"replication": {**found.to_dict(), "reconstructed": True}}}
     assert "by construction" in document.replication_summary_lines(reconstructed)[0]
     assert document.replication_summary_lines({"sections": {}}) == []
+    hostile = {**results, "dataset": {"path": "clinic\x1b[2J\nFAKE: consistent.csv"}}
+    head = document.replication_summary_lines(hostile)[0]
+    assert "\x1b" not in head and "\n" not in head  # a file's name shown, not interpreted

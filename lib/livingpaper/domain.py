@@ -117,4 +117,3 @@ def verdict_name(verdict: str) -> str:
 
 #: HbA1c is recorded to 0.1 % (laboratories report one decimal).
 HBA1C_STEP = 0.1
-RECORDING_STEP = HBA1C_STEP

@@ -27,7 +27,9 @@ from typing import Any
 import pandas as pd
 
 from livingpaper import reconstruction
-from livingpaper.domain import CLAIMS, PAIRED_SECTIONS
+from livingpaper.domain import CLAIMS, PAIRED_SECTIONS, verdict_name
+from livingpaper.escaping import terminal
+from livingpaper.formatting import span
 from livingpaper.inputs import evidence, published
 from livingpaper.inputs.cohort import Cohort
 from livingpaper.inputs.cohort import load as load_cohort
@@ -63,7 +65,7 @@ def replication_summary_lines(results: dict[str, Any]) -> list[str]:
     section = results.get("sections", {}).get("replication")
     if not section:
         return []
-    data = results.get("dataset", {}).get("path", "this file")
+    data = terminal(results.get("dataset", {}).get("path", "this file"))  # a file's name, from outside
     if section["reconstructed"]:
         head = (f"Replication criteria on {data}, the reconstructed cohort: it was made to match the paper, so "
                 "agreement is by construction, not a replication.")
@@ -72,14 +74,13 @@ def replication_summary_lines(results: dict[str, Any]) -> list[str]:
     lines = [head]
     width = max(len(v) for v in _CLAIM_LABELS.values())
     for name, claim in section["claims"].items():
-        verdict = claim["verdict"].replace("_", " ")
+        verdict = verdict_name(claim["verdict"])
         numbers = ""
         if claim["estimate"] is not None and claim["ci95_low"] is not None and claim["published_estimate"] is not None:
-            numbers = (f"{claim['estimate']:.2f} (95% CI {claim['ci95_low']:.2f} to {claim['ci95_high']:.2f}) "
+            numbers = (f"{claim['estimate']:.2f} (95% CI {span(claim['ci95_low'], claim['ci95_high'])}) "
                        f"vs paper {claim['published_estimate']:.2f}")
             if claim["prediction_low"] is not None:
-                numbers += (f", widest 95% prediction interval {claim['prediction_low']:.2f} to "
-                            f"{claim['prediction_high']:.2f}")
+                numbers += f", widest 95% prediction interval {span(claim['prediction_low'], claim['prediction_high'])}"
             numbers += ". "
         lines.append(f"  {_CLAIM_LABELS.get(name, name):<{width}}  {verdict:<14}  {numbers}{claim['reason']}")
     return lines

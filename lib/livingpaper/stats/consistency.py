@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from livingpaper.domain import RECORDING_STEP
+from livingpaper.domain import HBA1C_STEP
 from livingpaper.formatting import (
     format_cells,
     round_up,
@@ -96,7 +96,7 @@ class Grim(TidyResult):
     nearest_attainable: float | None
 
 
-def grim(mean: float, decimals: int, n: int, step: float = RECORDING_STEP) -> Grim:
+def grim(mean: float, decimals: int, n: int, step: float = HBA1C_STEP) -> Grim:
     """GRIM-style granularity check of a reported mean (Brown & Heathers 2017).
 
     A mean of ``n`` values each recorded in steps of ``step`` is ``k * step / n`` for an
@@ -212,8 +212,8 @@ def checks(published: dict[str, Any] | None = None, table: pd.DataFrame | None =
         elif not informative:
             smallest = min(group_sizes)
             add(f"GRIM: {label.lower()}", NOT_INFORMATIVE,
-                (f"with at least {smallest} patients, means of values recorded to {RECORDING_STEP:g} % are "
-                 f"spaced {round_up(RECORDING_STEP / smallest, significant_decimals(RECORDING_STEP / smallest, 3)):.3g} "
+                (f"with at least {smallest} patients, means of values recorded to {HBA1C_STEP:g} % are "
+                 f"spaced {round_up(HBA1C_STEP / smallest, significant_decimals(HBA1C_STEP / smallest, 3)):.3g} "
                  "apart or less, no coarser than the reported "
                  f"{10.0 ** -decimals:g}: every reported value is attainable"))
         else:

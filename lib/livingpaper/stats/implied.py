@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy import stats as _st
 
-from livingpaper.domain import HBA1C_STEP, RECORDING_STEP
+from livingpaper.domain import HBA1C_STEP
 from livingpaper.inputs import published as inputs_published
 
 _EPS = 1e-9
@@ -244,7 +244,7 @@ def _reported(published: dict[str, Any]) -> _Reported:
 def _tenths(interval: tuple[float, float], n: int) -> range:
     """Integer sums (in tenths of a percent) of n values whose mean lies in [low, high)."""
     low, high = interval
-    return range(math.ceil(low * n / RECORDING_STEP - _EPS), math.ceil(high * n / RECORDING_STEP - _EPS))
+    return range(math.ceil(low * n / HBA1C_STEP - _EPS), math.ceil(high * n / HBA1C_STEP - _EPS))
 
 
 def granular_sizes(published: dict[str, Any]) -> tuple[int, ...]:
@@ -323,7 +323,7 @@ def _implied_by_size(published: dict[str, Any], confidence: float = 0.95) -> pd.
     n = rep.n_total
     mod_ends, sev_ends, sevp_ends = rep.moderate_reduction, rep.severe_reduction, rep.severe_p
     base_low, base_high = rep.baseline_mean[0] * n, rep.baseline_mean[1] * n
-    sev_floor = rep.severe_above + RECORDING_STEP  # recorded to 0.1: "> 8.0" is at least 8.1
+    sev_floor = rep.severe_above + HBA1C_STEP  # recorded to 0.1: "> 8.0" is at least 8.1
     rows = []
     for n_sev in design.feasible_n_severe:
         n_mod = n - n_sev
