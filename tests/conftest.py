@@ -23,11 +23,11 @@ import pandas as pd
 import pytest
 from livingpaper import parameters, paths
 from livingpaper.inputs import cohort as dataset
-from livingpaper.inputs import evidence
+from livingpaper.inputs import evidence, published
 from livingpaper.parameters import Parameters
 from livingpaper.results import beyond as results_beyond
 from livingpaper.results import document
-from livingpaper.stats import replication
+from livingpaper.stats import implied, replication
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
@@ -111,6 +111,21 @@ def book_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("book_data") / "small.csv"
     path.write_text(BOOK_COHORT)
     return path
+
+
+# --------------------------------------------------------------------------- the paper's figures
+
+
+@pytest.fixture(scope="session")
+def paper():
+    """The paper's published figures (data/published.yaml)."""
+    return published.load()
+
+
+@pytest.fixture(scope="session")
+def implied_table(paper):
+    """What the abstract implies at each feasible size of the severe group."""
+    return implied.implied_by_size(paper)
 
 
 # --------------------------------------------------------------------------- rendered Markdown

@@ -17,11 +17,6 @@ from scipy import stats
 
 
 @pytest.fixture(scope="module")
-def paper():
-    return published.load()
-
-
-@pytest.fixture(scope="module")
 def regenerated(paper):
     cohort, report = reconstruction.reconstruct(paper)
     return cohort, report

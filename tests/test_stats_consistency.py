@@ -20,16 +20,6 @@ from scipy import stats
 pytestmark = pytest.mark.filterwarnings("error")
 
 
-@pytest.fixture(scope="module")
-def paper():
-    return published.load()
-
-
-@pytest.fixture(scope="module")
-def table(paper):
-    return implied.implied_by_size(paper)
-
-
 def with_figure(paper, figure_id: str, value):
     """A copy of the published figures with one value changed."""
     changed = copy.deepcopy(paper)
@@ -65,11 +55,11 @@ def test_grim_cannot_fail_with_ten_or_more_hba1c_values_at_two_decimals():
     assert consistency.grim(1.55, decimals=2, n=3).consistent is False
 
 
-def test_weighted_subgroup_reductions_meet_the_overall_reduction_at_every_feasible_size(paper, table):
+def test_weighted_subgroup_reductions_meet_the_overall_reduction_at_every_feasible_size(paper, implied_table):
     fig = lambda i: published.figure(paper, i).interval()  # noqa: E731
     low = fig("baseline_mean")[0] - fig("post_mean")[1]
     high = fig("baseline_mean")[1] - fig("post_mean")[0]
-    assert (table["weighted_reduction_high"] > low).all() and (table["weighted_reduction_low"] < high).all()
+    assert (implied_table["weighted_reduction_high"] > low).all() and (implied_table["weighted_reduction_low"] < high).all()
 
 
 # --- the audit ---------------------------------------------------------------------------
@@ -99,10 +89,10 @@ def test_subgroup_means_that_cannot_make_the_overall_mean_make_the_audit_not_est
     assert res.n_severe_min is None
 
 
-def test_audit_summary_gives_ranges_over_the_feasible_sizes(paper, table):
+def test_audit_summary_gives_ranges_over_the_feasible_sizes(paper, implied_table):
     res = consistency.audit(paper)
     assert res.estimable and res.all_consistent
-    assert (res.n_severe_min, res.n_severe_max) == (table["n_severe"].min(), table["n_severe"].max())
+    assert (res.n_severe_min, res.n_severe_max) == (implied_table["n_severe"].min(), implied_table["n_severe"].max())
     assert res.sd_reduction_severe_min < res.sd_reduction_severe_max
     assert res.n_checks == res.n_consistent + res.n_inconsistent + res.n_not_informative + res.n_not_verifiable
     d = res.to_dict()

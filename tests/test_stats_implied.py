@@ -11,21 +11,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from livingpaper.inputs import published
 from livingpaper.stats import implied
 from scipy import stats
 
 pytestmark = pytest.mark.filterwarnings("error")
-
-
-@pytest.fixture(scope="module")
-def paper():
-    return published.load()
-
-
-@pytest.fixture(scope="module")
-def table(paper):
-    return implied.implied_by_size(paper)
 
 
 def sample(mean: float, sd: float, n: int) -> np.ndarray:
@@ -61,16 +50,16 @@ def test_combined_sd_is_the_sd_of_the_pooled_sample():
 # --- what the paper implies --------------------------------------------------------------
 
 
-def test_feasible_sizes_are_the_reconstructions_and_survive_the_granularity_check(paper, table):
+def test_feasible_sizes_are_the_reconstructions_and_survive_the_granularity_check(paper, implied_table):
     design = implied.derive_design(paper)
-    assert tuple(table["n_severe"]) == design.feasible_n_severe
+    assert tuple(implied_table["n_severe"]) == design.feasible_n_severe
     assert set(design.feasible_n_severe) <= set(implied.granular_sizes(paper))
-    assert table["granular"].all()
+    assert implied_table["granular"].all()
 
 
-def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, table):
+def test_implied_severe_sd_brackets_the_reconstructions_choice(paper, implied_table):
     design = implied.derive_design(paper)
-    row = table[table["n_severe"] == design.n_severe].iloc[0]
+    row = implied_table[implied_table["n_severe"] == design.n_severe].iloc[0]
     assert row["sd_severe_low"] <= design.sd_reduction_severe_range[0]
     assert design.sd_reduction_severe_range[1] <= row["sd_severe_high"]
     assert design.sd_reduction_moderate_range[1] <= row["sd_moderate_max"]
@@ -83,11 +72,11 @@ def test_the_severe_ci_needs_no_sd_and_matches_a_sample_with_the_implied_sd():
     assert (low, high) == pytest.approx((ci.low, ci.high), rel=1e-9)
 
 
-def test_the_severe_ci_from_the_abstract_alone_spans_every_rounded_mean_and_p(table):
+def test_the_severe_ci_from_the_abstract_alone_spans_every_rounded_mean_and_p(implied_table):
     # The published 1.55 and 0.0122 stand for [1.545, 1.555) and [0.01215, 0.01225): the
     # range "from the abstract alone" is the widest interval any of them gives, each
     # recomputed here from a sample with that mean and the SD its p implies.
-    row = table[table["n_severe"] == 13].iloc[0]
+    row = implied_table[implied_table["n_severe"] == 13].iloc[0]
     limits = []
     for mean in (1.545, 1.55, 1.555):
         for p in (0.01215, 0.0122, 0.01225):
@@ -99,21 +88,21 @@ def test_the_severe_ci_from_the_abstract_alone_spans_every_rounded_mean_and_p(ta
     assert row["severe_ci95_low"] < at_reported[0] and at_reported[1] < row["severe_ci95_high"]
 
 
-def test_implied_overall_p_is_below_the_published_bound_and_recomputes_from_pooled_samples(table):
-    assert (table["overall_p_max"] < 1e-4).all()
+def test_implied_overall_p_is_below_the_published_bound_and_recomputes_from_pooled_samples(implied_table):
+    assert (implied_table["overall_p_max"] < 1e-4).all()
     # One corner of the rounding intervals, recomputed from pooled samples: both means at
     # their lowest, the severe p at its highest, the moderate SD at its bound.
     n_sev, n_mod = 13, 48
     pooled = np.concatenate([sample(0.575, implied.sd_from_p(0.575, n_mod, 2e-7), n_mod),
                              sample(1.545, implied.sd_from_p(1.545, n_sev, 0.01225), n_sev)])
     corner_p = stats.ttest_1samp(pooled, 0).pvalue
-    row = table[table["n_severe"] == n_sev].iloc[0]
+    row = implied_table[implied_table["n_severe"] == n_sev].iloc[0]
     assert 0 < corner_p <= row["overall_p_max"] * (1 + 1e-9)
 
 
-def test_the_severe_moderate_difference_is_not_significant_at_any_feasible_size(table):
-    assert (table["difference_p_low"] > 0.05).all()
-    row = table[table["n_severe"] == 13].iloc[0]
+def test_the_severe_moderate_difference_is_not_significant_at_any_feasible_size(implied_table):
+    assert (implied_table["difference_p_low"] > 0.05).all()
+    row = implied_table[implied_table["n_severe"] == 13].iloc[0]
     p = stats.ttest_ind(sample(1.55, implied.sd_from_p(1.55, 13, 0.0122), 13),
                         sample(0.58, implied.sd_from_p(0.58, 48, 2e-7), 48), equal_var=False).pvalue
     assert row["difference_p_low"] - 1e-3 <= p <= row["difference_p_high"] + 1e-3
