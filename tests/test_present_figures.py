@@ -506,6 +506,16 @@ def test_change_caption_describes_what_the_figure_draws(n):
     assert (f"of {n:,} patients: the bars count the patients" in caption) == (not one_bar_each)
 
 
+def test_change_caption_gives_the_bins_the_figure_uses():
+    data = cohort(figures.SUMMARY_ABOVE_N_CHANGE + 1)
+    assert "bins of 0.1 percentage points" in figures.change_plot_caption(data)
+    # Changes spread over 21.9 points: 219 recording steps, more than the 200 bins drawn at most.
+    wide = data.copy()
+    wide.loc[0, ["hba1c_baseline", "hba1c_post"]] = [19.9, 3.0]
+    wide.loc[1, ["hba1c_baseline", "hba1c_post"]] = [4.0, 9.0]
+    assert "bins of 0.2 percentage points" in figures.change_plot_caption(wide)
+
+
 @pytest.mark.parametrize("n", [figures.SUMMARY_ABOVE_N_DOSE, figures.SUMMARY_ABOVE_N_DOSE + 1])
 def test_dose_and_followup_captions_describe_what_the_figures_draw(n):
     data = cohort(n)

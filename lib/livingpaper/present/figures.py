@@ -219,13 +219,17 @@ def paired_plot_caption(data: pd.DataFrame) -> str:
 
 def change_plot_caption(data: pd.DataFrame) -> str:
     """The caption of :func:`change_plot`."""
-    n = _columns(data, ("hba1c_baseline", "hba1c_post"))["hba1c_baseline"].size
+    cols = _columns(data, ("hba1c_baseline", "hba1c_post"))
+    n = cols["hba1c_baseline"].size
     if n <= SUMMARY_ABOVE_N_CHANGE:
         return ("Change in HbA1c for each patient, post-treatment minus baseline, ordered from the largest "
                 "fall to the largest rise. Bars below zero are patients whose HbA1c fell.")
+    # The bins of change_plot, from the same values (wider than the recording step when the
+    # changes span more than max_bins steps).
+    edges = _hist_edges(np.round(cols["hba1c_post"] - cols["hba1c_baseline"], _ROUND))
     return (f"Change in HbA1c, post-treatment minus baseline, of {n:,} patients: the bars count the "
-            "patients at each change (bins of 0.1 percentage points). Bars below zero are patients whose "
-            "HbA1c fell; the dashed line is the mean change.")
+            f"patients at each change (bins of {edges[1] - edges[0]:.1f} percentage points). Bars below zero are "
+            "patients whose HbA1c fell; the dashed line is the mean change.")
 
 
 def dose_plot_caption(data: pd.DataFrame) -> str:
